@@ -1,0 +1,77 @@
+"""Serialise a :class:`~smpc_bench.peer_round.RoundOutcome` to JSON-friendly data and back.
+
+Exact values are written as strings of their shortest exact decimal form when one exists,
+else as fractions ``"p/q"``; ``value_float`` carries the float for convenience.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from smpc_bench.peer_round import RoundOutcome
+from smpc_bench.reveal import Released
+
+__all__ = ["exact_text", "outcome_to_dict", "parse_exact"]
+
+
+def exact_text(value: Released) -> str | None:
+    """``Fraction(1, 4)`` -> ``"0.25"``; ``Fraction(1, 3)`` -> ``"1/3"``; floats via repr."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return repr(value)
+    denominator = value.denominator
+    twos = fives = 0
+    while denominator % 2 == 0:
+        denominator //= 2
+        twos += 1
+    while denominator % 5 == 0:
+        denominator //= 5
+        fives += 1
+    if denominator != 1:
+        return f"{value.numerator}/{value.denominator}"
+    places = max(twos, fives)
+    scaled = value * 10**places
+    assert scaled.denominator == 1
+    digits = str(abs(scaled.numerator)).rjust(places + 1, "0")
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
+
+
+def parse_exact(text: str | None) -> Released:
+    """Inverse of :func:`exact_text` for exact values (floats come back as Fraction)."""
+    if text is None:
+        return None
+    return Fraction(text)
+
+
+def outcome_to_dict(outcome: RoundOutcome) -> dict[str, Any]:
+    """Plain data (for ``json.dumps``) describing everything the party learned."""
+    kpis = []
+    for k, kpi in enumerate(outcome.spec.kpis):
+        statistics = {}
+        for metric in outcome.spec.metrics[k]:
+            value = outcome.released[metric.name][k]
+            statistics[metric.name] = {
+                "value": exact_text(value),
+                "value_float": None if value is None else float(value),
+                "suppressed": outcome.suppressed.get((kpi.name, metric.name)),
+            }
+        kpis.append({
+            "name": kpi.name,
+            "unit": kpi.unit,
+            "count": outcome.counts[k],
+            "rejected": outcome.rejected[k],
+            "statistics": statistics,
+        })
+    return {
+        "round": outcome.spec.name,
+        "spec_sha256": outcome.spec.digest(),
+        "party": outcome.party,
+        "parties": outcome.parties,
+        "rows_per_party": outcome.rows_per_party,
+        "kpis": kpis,
+        "timings": [{"phase": name, "seconds": round(sec, 4)} for name, sec in outcome.timings],
+        "bytes_sent": outcome.bytes_sent,
+    }

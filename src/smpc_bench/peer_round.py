@@ -1,0 +1,238 @@
+"""One benchmarking round in peer mode: every firm is an MPyC party holding its own rows.
+
+Phases (each under a timeout, see :func:`smpc_bench.driver.phase`): connect, agree on the round
+spec (hash comparison), exchange row counts, share the one-hot digits and validity flags of every
+firm's rows, compute every statistic of every KPI in one pass, release the declared outputs
+(counts first: they fix the public quantile positions), shut down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from smpc_bench import driver
+from smpc_bench.kpi import KpiSpec
+from smpc_bench.metrics import Metric
+from smpc_bench.reveal import Released, decode
+from smpc_bench.round_spec import RoundSpec
+from smpc_bench.secure_fraction import SecureFraction
+from smpc_bench.secure_table import SecureTable, encode_digits
+from smpc_bench.sizing import size_for
+from smpc_bench.summary import summarize
+
+__all__ = ["ConfigMismatchError", "RoundOutcome", "Timeouts", "encode_rows", "statistics_round"]
+
+
+class ConfigMismatchError(driver.PartyError):
+    """The parties do not hold the same round spec."""
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds allowed per phase; generous defaults for real networks."""
+
+    connect: float = 120.0
+    exchange: float = 60.0
+    compute: float = 1800.0
+
+
+@dataclass
+class RoundOutcome:
+    """What one party learns from a round.
+
+    Attributes:
+        spec: The agreed spec.
+        party: This party's index; ``parties`` is the number of parties.
+        rows_per_party: Number of rows each party contributed (public).
+        counts: Valid contributions per KPI (released with every statistic).
+        rejected: Per KPI, cells rejected inside the MPC as outside the agreed range.
+        released: ``{metric name: [value per KPI]}``; ``None`` where undefined or suppressed.
+        suppressed: ``{(kpi name, metric name): reason}`` for withheld statistics.
+        timings: ``(phase, seconds)`` in order.
+        bytes_sent: Bytes this party sent to the others during the round.
+    """
+
+    spec: RoundSpec
+    party: int
+    parties: int
+    rows_per_party: list[int]
+    counts: list[int]
+    rejected: list[int]
+    released: dict[str, list[Released]]
+    suppressed: dict[tuple[str, str], str] = field(default_factory=dict)
+    timings: list[tuple[str, float]] = field(default_factory=list)
+    bytes_sent: int = 0
+
+
+def encode_rows(kpis: Sequence[KpiSpec], rows: Sequence[Sequence[object]]) -> tuple[np.ndarray,
+                                                                                      np.ndarray]:
+    """Encode a firm's own rows locally; ``None`` or NaN marks a missing cell.
+
+    Returns:
+        ``(offset_values, valid)`` int64 arrays of shape ``(K, rows)``.
+
+    Raises:
+        smpc_bench.kpi.InputError: For unusable values, before any MPC starts.
+    """
+    values = np.zeros((len(kpis), len(rows)), dtype=np.int64)
+    valid = np.zeros((len(kpis), len(rows)), dtype=np.int64)
+    for r, row in enumerate(rows):
+        if len(row) != len(kpis):
+            raise ValueError(f"row {r + 1} has {len(row)} cells, expected {len(kpis)}")
+        for k, (spec, cell) in enumerate(zip(kpis, row, strict=True)):
+            if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+                continue
+            values[k, r] = spec.encode_one(cell, where=f"row {r + 1}")
+            valid[k, r] = 1
+    return values, valid
+
+
+async def _agree(mpc: Any, spec: RoundSpec, timeouts: Timeouts, log: driver.RunLog) -> None:
+    digests = await driver.phase("agreeing on the round spec", mpc.transfer(spec.digest()),
+                                 timeouts.exchange, log=log)
+    differing = [i for i, d in enumerate(digests) if d != digests[mpc.pid]]
+    if differing:
+        raise ConfigMismatchError(
+            f"party {mpc.pid}: the round spec of part{'ies' if len(differing) > 1 else 'y'} "
+            f"{', '.join(map(str, differing))} differs from ours (hash {spec.digest()[:12]}); "
+            "every party must use the same configuration file"
+        )
+
+
+def _share(mpc: Any, sectype: Any, own: np.ndarray, rows_per_party: list[int]) -> Any:
+    """Input every party's array (rows on axis 1) and join them along the rows."""
+    parts = []
+    for sender, rows in enumerate(rows_per_party):
+        if rows == 0:
+            continue
+        shape = (own.shape[0], rows, *own.shape[2:])
+        mine = own if sender == mpc.pid else np.zeros(shape, dtype=np.int64)
+        parts.append(mpc.input(sectype.array(mine), senders=sender))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+def _release_plan(spec: RoundSpec, counts: list[int]) -> tuple[
+        dict[Metric, list[int]], dict[tuple[str, str], str]]:
+    """Which KPI rows of each statistic are declared outputs, decided from public counts.
+
+    A statistic is opened only for the KPIs that ask for it and have at least
+    ``min_contributions`` valid contributions; the others are never opened at all.
+    """
+    rows: dict[Metric, list[int]] = {}
+    suppressed: dict[tuple[str, str], str] = {}
+    for metric in spec.all_metrics:
+        rows[metric] = []
+        for k, (kpi, wanted) in enumerate(zip(spec.kpis, spec.metrics, strict=True)):
+            if metric not in wanted:
+                continue
+            if metric.kind != "count" and counts[k] < spec.min_contributions:
+                suppressed[(kpi.name, metric.name)] = (
+                    f"only {counts[k]} valid contributions; at least "
+                    f"{spec.min_contributions} are required"
+                )
+                continue
+            rows[metric].append(k)
+    return rows, suppressed
+
+
+async def _open_all(mpc: Any, arrays: list[Any]) -> list[Any]:
+    return list(await asyncio.gather(*(mpc.output(a) for a in arrays)))
+
+
+async def _release(
+    mpc: Any,
+    results: dict[Metric, SecureFraction],
+    rows: dict[Metric, list[int]],
+    kpis: Sequence[KpiSpec],
+    timeouts: Timeouts,
+    log: driver.RunLog,
+) -> dict[str, list[Released]]:
+    """Open the declared outputs together (one round) and decode them exactly."""
+    secure_parts: list[Any] = []
+    for metric, fraction in results.items():
+        if rows[metric]:
+            secure_parts.append(fraction.numerator[rows[metric]])
+            if not fraction.public_denominator:
+                secure_parts.append(fraction.denominator[rows[metric]])
+    opened = await driver.phase("computing and releasing", _open_all(mpc, secure_parts),
+                                timeouts.compute, log=log)
+    released: dict[str, list[Released]] = {}
+    position = 0
+    for metric, fraction in results.items():
+        values: list[Released] = [None] * len(kpis)
+        chosen = rows[metric]
+        if chosen:
+            numerator = opened[position]
+            position += 1
+            if fraction.public_denominator:
+                denominator = np.broadcast_to(
+                    np.asarray(fraction.denominator, dtype=object), (len(kpis),))[chosen]
+            else:
+                denominator = opened[position]
+                position += 1
+            decoded = decode(numerator, denominator, fraction, [kpis[k] for k in chosen])
+            for k, row in zip(chosen, decoded, strict=True):
+                values[k] = row[0]
+        released[metric.name] = values
+    return released
+
+
+async def statistics_round(
+    spec: RoundSpec,
+    own_rows: Sequence[Sequence[object]],
+    *,
+    timeouts: Timeouts | None = None,
+    log: driver.RunLog | None = None,
+) -> RoundOutcome:
+    """Run one peer-mode round as this party and return what it releases.
+
+    Args:
+        spec: The round spec every party agreed on.
+        own_rows: This firm's rows, one cell per KPI in ``spec.kpis`` order (may be empty).
+        timeouts: Per-phase timeouts.
+        log: Where phase timings go (defaults to the driver's run log).
+
+    Returns:
+        The released statistics (identical at every party) and this party's run facts.
+    """
+    timeouts = timeouts or Timeouts()
+    log = log or driver.RunLog()
+    offsets, claimed_valid = encode_rows(spec.kpis, own_rows)  # errors before any MPC
+    mpc = driver.runtime()
+    started = time.perf_counter()
+    await driver.phase("connecting", mpc.start(), timeouts.connect, log=log)
+    await _agree(mpc, spec, timeouts, log)
+    rows_per_party = await driver.phase("exchanging row counts", mpc.transfer(len(own_rows)),
+                                        timeouts.exchange, log=log)
+    total_rows = sum(rows_per_party)
+    if total_rows == 0:
+        raise ValueError("no party contributed any rows")
+    moments = any(m.kind in ("variance", "stdev") for m in spec.all_metrics)
+    sizing = size_for(spec.kpis, total_rows, moments=moments)
+    sectype = mpc.SecInt(sizing.field_bits)
+    digits = encode_digits(offsets, sizing.value_bits, spec.radix_bits)
+    sec_digits = _share(mpc, sectype, digits, rows_per_party)
+    sec_valid = _share(mpc, sectype, claimed_valid, rows_per_party)
+    table = SecureTable.from_digits(spec.kpis, sizing, sec_digits, sec_valid,
+                                    radix_bits=spec.radix_bits)
+    counts_and_rejected = await driver.phase(
+        "sharing inputs", _open_all(mpc, [np.sum(table.valid, axis=1), table.rejected]),
+        timeouts.compute, log=log)
+    counts = [int(c) for c in counts_and_rejected[0]]
+    rejected = [int(c) for c in counts_and_rejected[1]]
+    results = summarize(table, spec.all_metrics, counts=counts)
+    rows, suppressed = _release_plan(spec, counts)
+    released = await _release(mpc, results, rows, spec.kpis, timeouts, log)
+    bytes_sent = sum(peer.protocol.nbytes_sent for peer in mpc.parties
+                     if peer.pid != mpc.pid and peer.protocol is not None)
+    await driver.phase("shutting down", mpc.shutdown(), timeouts.exchange, log=log)
+    log.record("total", time.perf_counter() - started)
+    return RoundOutcome(spec, mpc.pid, len(mpc.parties), list(rows_per_party), counts, rejected,
+                        released, suppressed, list(log.timings), bytes_sent)
