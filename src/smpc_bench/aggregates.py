@@ -34,14 +34,13 @@ def _valid_sum(table: SecureTable) -> tuple[Any, Any]:
 def fsum(table: SecureTable) -> SecureFraction:
     """Exact sum of the valid values of every KPI (encoded units, denominator 1)."""
     total, _ = _valid_sum(table)
-    return SecureFraction(total + _offsets(table) * count(table), 1)
+    return SecureFraction(total, 1, offset=_offsets(table), count=count(table))
 
 
 def mean(table: SecureTable) -> SecureFraction:
     """Exact mean of every KPI: ``sum / count`` (denominator zero when there is no data)."""
     total, _ = _valid_sum(table)
-    counts = count(table)
-    return SecureFraction(total + _offsets(table) * counts, counts)
+    return SecureFraction(total, count(table), offset=_offsets(table))
 
 
 def _second_moment(table: SecureTable, *, sample: bool) -> SecureFraction:

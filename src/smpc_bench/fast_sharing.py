@@ -14,8 +14,8 @@ value, mask to ``bitlen(p)`` bits, reject values ``>= p`` and redraw those.  For
 extension fields fall back to MPyC's own function.
 
 :func:`np_recombine` replaces :func:`mpyc.thresha.np_recombine` (Lagrange interpolation of the
-received shares) for primes below ``2**32`` with exact ``uint64`` arithmetic, and otherwise with
-a multiply-accumulate over object arrays that reduces modulo ``p`` once.
+received shares) for primes below ``2**56`` (MPyC's ``SecInt(l)`` for ``l <= 24`` with the default
+security parameter) with exact ``uint64`` arithmetic, and falls back to MPyC's own otherwise.
 
 :func:`install` patches both functions into :mod:`mpyc.thresha`.  Every caller in MPyC 0.11
 (``Runtime.input``/``_distribute``, ``Runtime._reshare`` and ``Runtime.output`` in
@@ -304,55 +304,75 @@ def np_recombine(field: Any, points: Sequence[tuple[Any, Any]], x_rs: Any = 0) -
 
     Drop-in replacement for :func:`mpyc.thresha.np_recombine` with the same arguments and result
     (a ``field.array``; 1-D if ``x_rs`` is not a list, else one row per entry of ``x_rs``).  For
-    prime fields it computes the same linear combination with the same (cached) recombination
-    vectors, in exact ``uint64`` arithmetic when ``p < 2**32`` and otherwise as one
-    multiply-accumulate pass over object arrays followed by a single reduction modulo ``p``.
+    1-D shares over a prime field with ``p < 2**56`` it computes the same linear combination, with
+    the same (cached) recombination vectors, in exact ``uint64``/``int64`` arithmetic (see
+    :func:`_mulmod_scalar`); everything else goes to MPyC's original function.
 
     Args:
         field: An MPyC finite field type.
-        points: Pairs ``(x_i, shares_i)``, each ``shares_i`` an array (or ``field.array``) of
-            equal shape.
+        points: Pairs ``(x_i, shares_i)``, each ``shares_i`` a 1-D array (or ``field.array``) of
+            integers, all of equal length.
         x_rs: The x-coordinate to recombine at (default 0, the secret), or a list of them.
 
     Returns:
         The recombined values as a ``field.array``.
     """
-    if not _is_prime_field(field):
+    if not _is_prime_field(field) or field.modulus >= _BARRETT_LIMIT:
         return original_np_recombine(field, points, x_rs)
     xs, shares = list(zip(*points, strict=True))
     values = []
     for sh in shares:
         v = sh.value if isinstance(sh, finfields.FiniteFieldArray) else sh
-        v = np.asarray(v)
-        if v.dtype != object and not np.issubdtype(v.dtype, np.integer):
+        if not isinstance(v, np.ndarray) or v.ndim != 1 or v.dtype != object:
             return original_np_recombine(field, points, x_rs)
         values.append(v)
-    if len({v.shape for v in values}) != 1:
+    if len({len(v) for v in values}) != 1:
         return original_np_recombine(field, points, x_rs)
-    is_list = isinstance(x_rs, list)
-    targets = x_rs if is_list else [x_rs]
     p = int(field.modulus)
+    u = [_to_u64_mod(v, p) for v in values]
+    is_list = isinstance(x_rs, list)
     rows = []
-    for x_r in targets:
+    for x_r in x_rs if is_list else [x_rs]:
         vector = thresha._recombination_vector(field, xs, x_r)
-        rows.append(_combine(values, vector, p))
+        rows.append(_combine_u64(u, vector, p))
     out = np.stack(rows) if is_list else rows[0]
-    return field.array(out, check=False)
+    return field.array(out.astype(object), check=False)
 
 
-def _combine(values: list[npt.NDArray[Any]], vector: Sequence[int], p: int) -> ObjArray:
-    """Return ``sum_i vector[i] * values[i] mod p`` as an object array of Python ints."""
-    if p <= (1 << 32) and all(0 <= int(c) < p for c in vector):
-        u = [_to_u64_mod(v.astype(object, copy=False), p) for v in values]
-        pu = np.uint64(p)
-        acc = np.zeros(u[0].shape, dtype=np.uint64)
-        for c, ui in zip(vector, u, strict=True):
-            acc = (acc + ui * np.uint64(c)) % pu  # < p + (p-1)**2 < 2**64
-        return acc.astype(object)
-    total: Any = 0
-    for c, v in zip(vector, values, strict=True):
-        total = total + v.astype(object, copy=False) * int(c)
-    return np.asarray(total % p, dtype=object)
+#: Primes below this bound use the float64-assisted exact modular multiplication.
+_BARRETT_LIMIT = 1 << 56
+
+
+def _mulmod_scalar(a: U64Array, c: int, p: int) -> U64Array:
+    """Return ``(a * c) % p`` exactly, for ``0 <= a, c < p < 2**56``.
+
+    The quotient ``q = floor(a * c / p)`` is estimated in float64.  All inputs are below
+    ``2**56`` and the estimate involves at most five roundings with unit roundoff ``2**-53``, so
+    it is off by at most ``2**56 * 5 * 2**-53 + 1 = 41``.  Hence the true ``a * c - q * p`` lies in
+    ``(-41 p, 42 p)``, inside ``(-2**62, 2**62)``, and computing it with wrapping 64-bit arithmetic
+    and reading the result as a signed ``int64`` gives it exactly; a floored remainder by ``p``
+    then yields the exact residue.
+
+    Args:
+        a: Residues modulo ``p``.
+        c: A residue modulo ``p``.
+        p: The modulus, ``p < 2**56``.
+
+    Returns:
+        The residues ``a * c mod p`` in ``[0, p)``.
+    """
+    q = (a.astype(np.float64) * (float(c) / float(p))).astype(np.uint64)
+    r = (a * np.uint64(c) - q * np.uint64(p)).view(np.int64)
+    return np.remainder(r, np.int64(p)).view(np.uint64)
+
+
+def _combine_u64(u: list[U64Array], vector: Sequence[int], p: int) -> U64Array:
+    """Return ``sum_i vector[i] * u[i] mod p`` for residues below ``p < 2**56``."""
+    pu = np.uint64(p)
+    acc = np.zeros(u[0].shape, dtype=np.uint64)
+    for c, ui in zip(vector, u, strict=True):
+        acc = _addmod(acc, _mulmod_scalar(ui, int(c) % p, p), pu)
+    return acc
 
 
 # --------------------------------------------------------------------------------------------

@@ -151,6 +151,7 @@ async def _release(
     results: dict[Metric, SecureFraction],
     rows: dict[Metric, list[int]],
     kpis: Sequence[KpiSpec],
+    counts: list[int],
     timeouts: Timeouts,
     log: driver.RunLog,
 ) -> dict[str, list[Released]]:
@@ -177,7 +178,8 @@ async def _release(
             else:
                 denominator = opened[position]
                 position += 1
-            decoded = decode(numerator, denominator, fraction, [kpis[k] for k in chosen])
+            decoded = decode(numerator, denominator, fraction, [kpis[k] for k in chosen],
+                             [counts[k] for k in chosen], chosen)
             for k, row in zip(chosen, decoded, strict=True):
                 values[k] = row[0]
         released[metric.name] = values
@@ -229,7 +231,7 @@ async def statistics_round(
     rejected = [int(c) for c in counts_and_rejected[1]]
     results = summarize(table, spec.all_metrics, counts=counts)
     rows, suppressed = _release_plan(spec, counts)
-    released = await _release(mpc, results, rows, spec.kpis, timeouts, log)
+    released = await _release(mpc, results, rows, spec.kpis, counts, timeouts, log)
     bytes_sent = sum(peer.protocol.nbytes_sent for peer in mpc.parties
                      if peer.pid != mpc.pid and peer.protocol is not None)
     await driver.phase("shutting down", mpc.shutdown(), timeouts.exchange, log=log)

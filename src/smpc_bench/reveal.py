@@ -29,35 +29,59 @@ async def open_counts(counts: object, receivers: Sequence[int] | None = None) ->
 
 
 def decode(
-    numerators: np.ndarray, denominators: np.ndarray, fraction: SecureFraction,
+    numerators: np.ndarray,
+    denominators: np.ndarray,
+    fraction: SecureFraction,
     specs: Sequence[KpiSpec],
+    counts: Sequence[int] | None = None,
+    rows: Sequence[int] | None = None,
 ) -> list[list[Released]]:
-    """Exact values per KPI (rows) from opened numerators and denominators."""
+    """Exact values per KPI (rows) from opened numerators and denominators.
+
+    Args:
+        numerators: Opened numerators, one row per KPI in ``specs``.
+        denominators: Opened or public denominators, broadcastable to ``numerators``.
+        fraction: The secure result they came from (for offset, root and power).
+        specs: The KPIs of the opened rows.
+        counts: Released counts of the opened rows (needed for sums).
+        rows: Indices of the opened rows in the full table, if only some were opened.
+    """
     numerators = np.asarray(numerators, dtype=object)
     denominators = np.broadcast_to(np.asarray(denominators, dtype=object), numerators.shape)
     numerators = numerators.reshape(len(specs), -1)
     denominators = denominators.reshape(len(specs), -1)
-    rows: list[list[Released]] = []
-    for spec, row_num, row_den in zip(specs, numerators, denominators, strict=True):
+    offsets = [0] * len(specs)
+    if fraction.offset is not None:
+        all_offsets = list(np.asarray(fraction.offset, dtype=object).reshape(-1))
+        offsets = [all_offsets[r] for r in rows] if rows is not None else all_offsets
+    if fraction.count is not None:
+        if counts is None:
+            raise ValueError("decoding a sum needs the released counts")
+        offsets = [offset * int(c) for offset, c in zip(offsets, counts, strict=True)]
+    result: list[list[Released]] = []
+    for spec, offset, row_num, row_den in zip(specs, offsets, numerators, denominators,
+                                              strict=True):
         scale = Fraction(spec.scale) ** fraction.power
         row: list[Released] = []
         for num, den in zip(row_num, row_den, strict=True):
             if int(den) == 0:
                 row.append(None)
                 continue
-            value = Fraction(int(num), int(den)) / scale
+            value = (Fraction(int(num), int(den)) + offset) / scale
             if fraction.root:
                 row.append(math.sqrt(value) if value >= 0 else None)
             else:
                 row.append(value)
-        rows.append(row)
-    return rows
+        result.append(row)
+    return result
 
 
 async def open_fraction(
     fraction: SecureFraction, specs: Sequence[KpiSpec], receivers: Sequence[int] | None = None
 ) -> list[list[Released]]:
     """Open a secure result (a declared output) and decode it per KPI.
+
+    Sums also open the count of valid cells (the count is released with every statistic).
 
     Returns:
         One list per KPI (one entry per column of the result; a single entry for scalars).
@@ -68,4 +92,8 @@ async def open_fraction(
         denominators = np.asarray(fraction.denominator, dtype=object)
     else:
         denominators = await mpc.output(fraction.denominator, receivers=receivers)
-    return decode(numerators, denominators, fraction, specs)
+    counts = None
+    if fraction.count is not None:
+        counts = [int(c) for c in np.asarray(
+            await mpc.output(fraction.count, receivers=receivers)).reshape(-1)]
+    return decode(numerators, denominators, fraction, specs, counts)

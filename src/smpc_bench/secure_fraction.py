@@ -28,12 +28,18 @@ class SecureFraction:
             deviation released as its exact variance).
         power: Power of the KPI's unit the ratio is expressed in: 1 for values, 2 for
             variances, 0 for pure numbers such as counts.
+        offset: Public per-KPI shift in encoded units, added to the ratio after opening (the
+            KPI's lower bound: values are stored offset to keep the field small), or None.
+        count: For sums, the secure count of valid cells: the offset is added once per valid
+            cell (``value = numerator + offset * count``); None otherwise.
     """
 
     numerator: Any
     denominator: Any
     root: bool = False
     power: int = 1
+    offset: Any = None
+    count: Any = None
 
     @property
     def public_denominator(self) -> bool:

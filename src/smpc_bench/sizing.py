@@ -25,8 +25,9 @@ class Sizing:
     Attributes:
         value_bits: Bits of the largest offset value over all KPIs (the walk's depth).
         count_bits: Bits of the number of rows ``n`` (counts are in ``[0, n]``).
-        field_bits: Signed bit length every intermediate value fits in; the secure type is
-            ``mpc.SecInt(field_bits)``.
+        field_bits: Bit length of the secure type ``mpc.SecInt(field_bits)``: comparisons
+            fit in it, and its prime field (about ``field_bits + 32`` bits) holds every
+            intermediate value exactly.
     """
 
     value_bits: int
@@ -52,15 +53,18 @@ def size_for(specs: Sequence[KpiSpec], max_rows: int, *, moments: bool = True) -
         raise ValueError("max_rows must be at least 1")
     value_bits = max(spec.bit_length for spec in specs)
     count_bits = max(1, max_rows.bit_length())
-    offset_bits = max(abs(spec.lower_units).bit_length() for spec in specs)
-    # Sums with the offset added back: n * (2**value_bits + |lower|).
-    sum_bits = count_bits + max(value_bits, offset_bits) + 1
-    # Quantile numerators: denominator * value (+ offset).
-    quantile_bits = MAX_QUANTILE_DENOMINATOR.bit_length() + max(value_bits, offset_bits) + 1
-    # Walk comparisons on scaled counts: denominator * (n + 1).
-    walk_bits = MAX_QUANTILE_DENOMINATOR.bit_length() + count_bits + 2
-    needed = max(sum_bits, quantile_bits, walk_bits)
+    denominator_bits = MAX_QUANTILE_DENOMINATOR.bit_length()
+    # Comparisons and MPyC's secure modulo see at most: offset values, scaled quantile
+    # positions denominator * (n + 1), and counts.  The lower bounds never enter the MPC
+    # (they are added back in the clear), so they do not widen the field.
+    compare_bits = max(value_bits + 2, denominator_bits + count_bits + 2, 32)
+    # The field must hold, without wrapping: sums n * 2**value_bits, quantile numerators
+    # denominator * 2**value_bits and, for variances, c * S2 - S1**2 < n**2 * 2**(2*value_bits).
+    largest = max(count_bits, denominator_bits + 1) + value_bits + 1
     if moments:
-        # c * sum(u**2) - (sum u)**2 and the denominator c * (c - 1).
-        needed = max(needed, 2 * count_bits + 2 * value_bits + 1)
-    return Sizing(value_bits=value_bits, count_bits=count_bits, field_bits=needed + 1)
+        largest = max(largest, 2 * count_bits + 2 * value_bits + 1)
+    # MPyC picks a prime of compare_bits + sec_param + 2 bits (sec_param 30 by default), so the
+    # field holds signed values below 2**(compare_bits + 31); 32 keeps it a 64-bit prime, which
+    # is what the fast local arithmetic needs.
+    field_bits = max(compare_bits, largest - 30)
+    return Sizing(value_bits=value_bits, count_bits=count_bits, field_bits=field_bits)

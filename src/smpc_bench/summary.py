@@ -40,7 +40,7 @@ def summarize(
         walked = quantile_cuts(table, [m.cut for m in order_metrics], counts=counts)
         for i, metric in enumerate(order_metrics):
             results[metric] = SecureFraction(
-                walked.numerator[:, i], int(walked.denominator[i])
+                walked.numerator[:, i], int(walked.denominator[i]), offset=walked.offset
             )
     kinds = {m.kind for m in unique}
     if "count" in kinds:

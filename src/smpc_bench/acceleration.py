@@ -1,0 +1,33 @@
+"""Switch on smpc-bench's exactly equivalent speed-ups of MPyC's local arithmetic.
+
+Both replace local computations only (random share generation, interpolation, matrix
+products) with vectorised versions that give bit-for-bit the same results, so parties with and
+without them interoperate.  Set ``SMPC_BENCH_NO_ACCEL=1`` to run MPyC's own code instead (for
+comparisons and debugging).
+"""
+
+from __future__ import annotations
+
+import os
+
+from smpc_bench import fast_matmul, fast_sharing
+
+__all__ = ["enabled", "install", "uninstall"]
+
+
+def enabled() -> bool:
+    """Whether the environment allows the speed-ups (``SMPC_BENCH_NO_ACCEL`` unset or 0)."""
+    return os.environ.get("SMPC_BENCH_NO_ACCEL", "0") in ("", "0")
+
+
+def install() -> None:
+    """Install all speed-ups unless disabled by the environment (idempotent)."""
+    if enabled():
+        fast_sharing.install()
+        fast_matmul.install()
+
+
+def uninstall() -> None:
+    """Restore MPyC's own functions."""
+    fast_sharing.uninstall()
+    fast_matmul.uninstall()
