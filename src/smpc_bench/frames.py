@@ -44,6 +44,8 @@ def rows_from_frame(frame: pd.DataFrame, kpis: Sequence[KpiSpec],
             f"{source}: column(s) {', '.join(missing)} missing; the file has "
             f"{', '.join(map(str, frame.columns)) or 'no columns'}"
         )
+    if len(frame) == 0:
+        raise InputError(f"{source}: the file has a header but no data rows")
     rows: list[list[object]] = []
     for r, (_, record) in enumerate(frame.iterrows(), start=2):  # row 1 is the header
         row: list[object] = []
