@@ -22,6 +22,7 @@ With ``c == 1`` every method returns the single value (as Python 3.13's ``quanti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -81,15 +82,26 @@ def plan_public(cut: Cut, count: int) -> RankPlan:
     if cut.method == "inclusive":
         j, delta = divmod(a * (c - 1), b)
         return RankPlan(j + 1, min(j + 2, c), b - delta, delta, b)
-    low = a * (c - 1) // b + 1
-    high = -(-a * (c - 1) // b) + 1
-    if cut.method == "lower":
-        return RankPlan(low, low, 1, 0, 1)
-    if cut.method == "higher":
-        return RankPlan(high, high, 1, 0, 1)
-    if cut.method == "midpoint":
-        return RankPlan(low, high, 1, 1, 2)
-    rank = max(-(-a * c // b), 1)  # nearest-rank
+    return _discrete_plan(
+        cut.method,
+        low=lambda: a * (c - 1) // b + 1,
+        high=lambda: -(-a * (c - 1) // b) + 1,
+        nearest=lambda: max(-(-a * c // b), 1),
+    )
+
+
+def _discrete_plan(method: str, *, low: Callable[[], Any], high: Callable[[], Any],
+                   nearest: Callable[[], Any]) -> RankPlan:
+    """Plans of the methods without interpolation; only the rank a method needs is computed."""
+    if method == "lower":
+        rank = low()
+        return RankPlan(rank, rank, 1, 0, 1)
+    if method == "higher":
+        rank = high()
+        return RankPlan(rank, rank, 1, 0, 1)
+    if method == "midpoint":
+        return RankPlan(low(), high(), 1, 1, 2)
+    rank = nearest()
     return RankPlan(rank, rank, 1, 0, 1)
 
 
@@ -127,16 +139,10 @@ def plan_secure(cut: Cut, count: Any) -> RankPlan:
         j, delta = _floor_divmod(a * (c - 1), b)
         # rank_high may exceed c only when delta == 0 (weight zero): no clamp needed.
         return RankPlan(j + 1, j + 2, b - delta, delta, b)
-    numerator = a * (c - 1)
-    low = _floor_divmod(numerator, b)[0] + 1
-    high = _floor_divmod(numerator + b - 1, b)[0] + 1
-    if cut.method == "lower":
-        return RankPlan(low, low, 1, 0, 1)
-    if cut.method == "higher":
-        return RankPlan(high, high, 1, 0, 1)
-    if cut.method == "midpoint":
-        return RankPlan(low, high, 1, 1, 2)
-    if a == 0:
-        return RankPlan(1, 1, 1, 0, 1)
-    rank, _ = _floor_divmod(a * c + b - 1, b)
-    return RankPlan(rank, rank, 1, 0, 1)
+    return _discrete_plan(
+        cut.method,
+        low=lambda: _floor_divmod(a * (c - 1), b)[0] + 1,
+        high=lambda: _floor_divmod(a * (c - 1) + b - 1, b)[0] + 1,
+        # p = 0 asks for rank max(0, 1) = 1; otherwise ceil(p * c) >= 1 whenever c >= 1.
+        nearest=lambda: 1 if a == 0 else _floor_divmod(a * c + b - 1, b)[0],
+    )
