@@ -34,8 +34,10 @@ def _limbs(residues: np.ndarray) -> list[np.ndarray]:
             for j in range(_LIMBS)]
 
 
-def _residues(values: np.ndarray, modulus: int) -> np.ndarray:
+def _residues(values: np.ndarray, modulus: int, *, reduced: bool = False) -> np.ndarray:
     if values.dtype == object:
+        if reduced:  # field-array values already lie in [0, modulus)
+            return values.astype(np.uint64)
         return np.asarray(values % modulus, dtype=object).astype(np.uint64)
     as_int = values.astype(np.int64) if values.dtype != np.uint64 else values
     if as_int.dtype == np.uint64:
@@ -43,13 +45,16 @@ def _residues(values: np.ndarray, modulus: int) -> np.ndarray:
     return (as_int.astype(object) % modulus).astype(np.uint64)
 
 
-def modmatmul(a: np.ndarray, b: np.ndarray, modulus: int) -> np.ndarray | None:
+def modmatmul(a: np.ndarray, b: np.ndarray, modulus: int, *, a_reduced: bool = False,
+              b_reduced: bool = False) -> np.ndarray | None:
     """``(a @ b) % modulus`` as an object array, or None if the fast path does not apply.
 
     Args:
         a: Integer or object array (any values; reduced first), at least 1-D.
         b: Same, matmul-compatible with ``a``.
         modulus: Prime below ``2**64``.
+        a_reduced: ``a`` is known to hold residues in ``[0, modulus)`` (skips a reduction).
+        b_reduced: Same for ``b``.
     """
     if modulus >= 1 << 64 or a.ndim == 0 or b.ndim == 0:
         return None
@@ -61,8 +66,8 @@ def modmatmul(a: np.ndarray, b: np.ndarray, modulus: int) -> np.ndarray | None:
     if inner >= _MAX_INNER or inner * max(a.size // max(inner, 1), 1) * (
             b.size // max(inner, 1)) < _MIN_WORK:
         return None
-    a_limbs = _limbs(_residues(a, modulus))
-    b_limbs = _limbs(_residues(b, modulus))
+    a_limbs = _limbs(_residues(a, modulus, reduced=a_reduced))
+    b_limbs = _limbs(_residues(b, modulus, reduced=b_reduced))
     total: Any = None
     for shift in range(2 * _LIMBS - 1):
         group: np.ndarray | None = None
@@ -81,7 +86,8 @@ def _fast_matmul(self: Any, other: Any) -> Any:
     if coerced is NotImplemented:
         return NotImplemented
     if isinstance(coerced, np.ndarray):
-        product = modmatmul(self.value, coerced, cls.field.modulus)
+        product = modmatmul(self.value, coerced, cls.field.modulus, a_reduced=True,
+                            b_reduced=isinstance(other, cls))
         if product is not None:
             return cls(product) if product.ndim else cls.field(int(product))
     return _original["__matmul__"](self, other)
@@ -93,7 +99,8 @@ def _fast_rmatmul(self: Any, other: Any) -> Any:
     if coerced is NotImplemented:
         return NotImplemented
     if isinstance(coerced, np.ndarray):
-        product = modmatmul(coerced, self.value, cls.field.modulus)
+        product = modmatmul(coerced, self.value, cls.field.modulus,
+                            a_reduced=isinstance(other, cls), b_reduced=True)
         if product is not None:
             return cls(product) if product.ndim else cls.field(int(product))
     return _original["__rmatmul__"](self, other)

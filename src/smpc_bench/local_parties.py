@@ -70,7 +70,7 @@ def free_base_port(m: int, *, attempts: int = 200) -> int:
     for _ in range(attempts):
         with socket.socket() as sock:
             sock.bind(("", 0))
-            base = sock.getsockname()[1]
+            base = int(sock.getsockname()[1])
         if base + m <= 65535 and all(_port_free(base + i) for i in range(m)):
             return base
     raise RuntimeError(f"no {m} consecutive free TCP ports found")
@@ -135,11 +135,16 @@ def run_parties(
             args = argv_for_party(i) if callable(argv_for_party) else list(argv_for_party)
             cmd = [sys.executable, *args, "-M", str(m), "-I", str(i), "-B", str(base_port)]
             cmd.append("--no-log")
-            out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
-            outputs.append((out, err))
+            out_file, err_file = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+            outputs.append((out_file, err_file))
             procs.append(
                 subprocess.Popen(
-                    cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=party_env, cwd=cwd
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out_file,
+                    stderr=err_file,
+                    env=party_env,
+                    cwd=cwd,
                 )
             )
         deadline = started + timeout
@@ -154,8 +159,10 @@ def run_parties(
     finally:
         for i, proc in enumerate(procs):
             if proc.poll() is None:
-                timed_out[i] = ended_at[i] is None
+                timed_out[i] = True
                 proc.kill()
+            elif ended_at[i] is None:
+                ended_at[i] = time.monotonic()
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -163,11 +170,12 @@ def run_parties(
     results = []
     for i, (proc, (out, err)) in enumerate(zip(procs, outputs, strict=True)):
         streams = []
-        for f in (out, err):
-            f.seek(0)
-            streams.append(f.read().decode(errors="replace"))
-            f.close()
-        end = ended_at[i] if ended_at[i] is not None else time.monotonic()
+        for stream in (out, err):
+            stream.seek(0)
+            streams.append(stream.read().decode(errors="replace"))
+            stream.close()
+        end = ended_at[i]
+        end = time.monotonic() if end is None else end
         results.append(
             PartyResult(i, proc.returncode, streams[0], streams[1], timed_out[i], end - started)
         )

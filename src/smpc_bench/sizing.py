@@ -57,7 +57,8 @@ def size_for(specs: Sequence[KpiSpec], max_rows: int, *, moments: bool = True) -
     # Comparisons and MPyC's secure modulo see at most: offset values, scaled quantile
     # positions denominator * (n + 1), and counts.  The lower bounds never enter the MPC
     # (they are added back in the clear), so they do not widen the field.
-    compare_bits = max(value_bits + 2, denominator_bits + count_bits + 2, 32)
+    position_bits = (MAX_QUANTILE_DENOMINATOR * (max_rows + 2)).bit_length() + 1  # signed
+    compare_bits = max(value_bits + 2, position_bits, count_bits + 3, 32)
     # The field must hold, without wrapping: sums n * 2**value_bits, quantile numerators
     # denominator * 2**value_bits and, for variances, c * S2 - S1**2 < n**2 * 2**(2*value_bits).
     largest = max(count_bits, denominator_bits + 1) + value_bits + 1
