@@ -5,16 +5,16 @@ MPyC's :func:`mpyc.thresha.np_random_split` draws every random polynomial coeffi
 of interpreted function calls per coefficient.  With 3 parties, each secure multiplication of a
 100,000-element array reshares 100,000 values, and that loop was ~60% of the run time.
 
-:func:`np_random_split` here draws all coefficients in one ``os.urandom`` call (the same OS CSPRNG
-that :mod:`secrets` uses) and maps them to *exactly* uniform field elements by rejection
-sampling, the same method as :func:`secrets.randbelow`: take ``ceil(bitlen(p) / 8)`` bytes per
-value, mask to ``bitlen(p)`` bits, reject values ``>= p`` and redraw those.  For primes below
-``2**64`` all of this, and the evaluation of the sharing polynomials, runs in vectorised
-``uint64`` arithmetic; larger primes are assembled from 64-bit limbs into Python integers;
-extension fields fall back to MPyC's own function.
+:func:`np_random_split` here draws all coefficients in one ``os.urandom`` call (the same OS
+CSPRNG that :mod:`secrets` uses; it oversamples, so a second call for rejected values is rare)
+and maps them to *exactly* uniform field elements by rejection sampling, the same method as
+:func:`secrets.randbelow`: take ``ceil(bitlen(p) / 8)`` bytes per value, mask to ``bitlen(p)``
+bits, reject values ``>= p`` and redraw those.  For primes below ``2**64`` all of this, and the
+evaluation of the sharing polynomials, runs in vectorised ``uint64`` arithmetic; larger primes are
+assembled from 64-bit limbs into Python integers; extension fields fall back to MPyC's own function.
 
 :func:`np_recombine` replaces :func:`mpyc.thresha.np_recombine` (Lagrange interpolation of the
-received shares) for primes below ``2**56`` (MPyC's ``SecInt(l)`` for ``l <= 24`` with the default
+received shares) for primes below ``2**64`` (MPyC's ``SecInt(l)`` for ``l <= 32`` with the default
 security parameter) with exact ``uint64`` arithmetic, and falls back to MPyC's own otherwise.
 
 :func:`install` patches both functions into :mod:`mpyc.thresha`.  Every caller in MPyC 0.11
@@ -121,7 +121,7 @@ def _uniform_below_u64(bound: int, count: int) -> U64Array:
         if bound < _U64_LIMIT:
             cand = cand[cand < np.uint64(bound)]
         take = min(len(cand), need)
-        out[filled:filled + take] = cand[:take]
+        out[filled : filled + take] = cand[:take]
         filled += take
     return out
 
@@ -144,7 +144,7 @@ def _uniform_below_big(bound: int, count: int) -> ObjArray:
         cand = _limbs_to_int(_random_limbs(_oversample(need, bound, bit_length), bit_length))
         cand = cand[(cand < bound).astype(bool)]
         take = min(len(cand), need)
-        out[filled:filled + take] = cand[:take]
+        out[filled : filled + take] = cand[:take]
         filled += take
     return out
 
@@ -304,8 +304,8 @@ def np_recombine(field: Any, points: Sequence[tuple[Any, Any]], x_rs: Any = 0) -
 
     Drop-in replacement for :func:`mpyc.thresha.np_recombine` with the same arguments and result
     (a ``field.array``; 1-D if ``x_rs`` is not a list, else one row per entry of ``x_rs``).  For
-    1-D shares over a prime field with ``p < 2**56`` it computes the same linear combination, with
-    the same (cached) recombination vectors, in exact ``uint64``/``int64`` arithmetic (see
+    1-D shares over a prime field with ``p < 2**64`` it computes the same linear combination, with
+    the same (cached) recombination vectors, in exact ``uint64`` arithmetic (see
     :func:`_mulmod_scalar`); everything else goes to MPyC's original function.
 
     Args:
@@ -317,7 +317,7 @@ def np_recombine(field: Any, points: Sequence[tuple[Any, Any]], x_rs: Any = 0) -
     Returns:
         The recombined values as a ``field.array``.
     """
-    if not _is_prime_field(field) or field.modulus >= _BARRETT_LIMIT:
+    if not _is_prime_field(field) or field.modulus >= _U64_LIMIT:
         return original_np_recombine(field, points, x_rs)
     xs, shares = list(zip(*points, strict=True))
     values = []
@@ -339,35 +339,66 @@ def np_recombine(field: Any, points: Sequence[tuple[Any, Any]], x_rs: Any = 0) -
     return field.array(out.astype(object), check=False)
 
 
-#: Primes below this bound use the float64-assisted exact modular multiplication.
-_BARRETT_LIMIT = 1 << 56
+_M32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+
+
+def _mul_wide(a: U64Array, b: int) -> tuple[U64Array, U64Array]:
+    """Return the exact 128-bit products ``a * b`` as ``(high, low)`` 64-bit words.
+
+    Args:
+        a: Array of 64-bit unsigned integers.
+        b: A Python int, ``0 <= b < 2**64``.
+
+    Returns:
+        ``(a * b) >> 64`` and ``(a * b) % 2**64``, elementwise.
+    """
+    b0 = np.uint64(b & 0xFFFFFFFF)
+    b1 = np.uint64(b >> 32)
+    a0 = a & _M32
+    a1 = a >> _S32
+    t00 = a0 * b0
+    t01 = a0 * b1
+    t10 = a1 * b0
+    mid = (t00 >> _S32) + (t01 & _M32) + (t10 & _M32)  # < 3 * 2**32
+    high = a1 * b1 + (t01 >> _S32) + (t10 >> _S32) + (mid >> _S32)
+    return high, a * np.uint64(b)
 
 
 def _mulmod_scalar(a: U64Array, c: int, p: int) -> U64Array:
-    """Return ``(a * c) % p`` exactly, for ``0 <= a, c < p < 2**56``.
+    """Return ``(a * c) % p`` exactly, for residues ``0 <= a, c < p < 2**64``.
 
-    The quotient ``q = floor(a * c / p)`` is estimated in float64.  All inputs are below
-    ``2**56`` and the estimate involves at most five roundings with unit roundoff ``2**-53``, so
-    it is off by at most ``2**56 * 5 * 2**-53 + 1 = 41``.  Hence the true ``a * c - q * p`` lies in
-    ``(-41 p, 42 p)``, inside ``(-2**62, 2**62)``, and computing it with wrapping 64-bit arithmetic
-    and reading the result as a signed ``int64`` gives it exactly; a floored remainder by ``p``
-    then yields the exact residue.
+    Shoup's precomputed-quotient multiplication, in integer arithmetic only.  With
+    ``c' = floor(c * 2**64 / p)``, the estimate ``q = floor(a * c' / 2**64)`` satisfies
+    ``Q - 1 <= q <= Q`` for the true quotient ``Q = floor(a * c / p)`` (the error, ``a`` times the
+    fractional part of ``c * 2**64 / p`` over ``2**64``, is below 1 as ``a < 2**64``), so
+    ``r = a * c - q * p`` lies in ``[0, 2 p)``.  For
+    ``p < 2**63`` that is below ``2**64`` and the wrapping 64-bit difference is ``r`` itself; for
+    larger ``p`` the high words of both 128-bit products tell whether ``r >= 2**64``.  One
+    conditional subtraction of ``p`` finishes.
 
     Args:
-        a: Residues modulo ``p``.
+        a: Residues modulo ``p`` as ``uint64``.
         c: A residue modulo ``p``.
-        p: The modulus, ``p < 2**56``.
+        p: The modulus, ``1 < p < 2**64``.
 
     Returns:
         The residues ``a * c mod p`` in ``[0, p)``.
     """
-    q = (a.astype(np.float64) * (float(c) / float(p))).astype(np.uint64)
-    r = (a * np.uint64(c) - q * np.uint64(p)).view(np.int64)
-    return np.remainder(r, np.int64(p)).view(np.uint64)
+    pu = np.uint64(p)
+    q, _ = _mul_wide(a, (c << 64) // p)
+    if p < 1 << 63:
+        r = a * np.uint64(c) - q * pu
+        return np.where(r >= pu, r - pu, r)
+    prod_high, prod_low = _mul_wide(a, c)
+    qp_high, qp_low = _mul_wide(q, p)
+    r = prod_low - qp_low
+    r_high = prod_high - qp_high - (prod_low < qp_low).astype(np.uint64)  # 0 or 1
+    return np.where((r_high != 0) | (r >= pu), r - pu, r)
 
 
 def _combine_u64(u: list[U64Array], vector: Sequence[int], p: int) -> U64Array:
-    """Return ``sum_i vector[i] * u[i] mod p`` for residues below ``p < 2**56``."""
+    """Return ``sum_i vector[i] * u[i] mod p`` for residues below ``p < 2**64``."""
     pu = np.uint64(p)
     acc = np.zeros(u[0].shape, dtype=np.uint64)
     for c, ui in zip(vector, u, strict=True):
