@@ -34,13 +34,15 @@ def _valid_sum(table: SecureTable) -> tuple[Any, Any]:
 def fsum(table: SecureTable) -> SecureFraction:
     """Exact sum of the valid values of every KPI (encoded units, denominator 1)."""
     total, _ = _valid_sum(table)
-    return SecureFraction(total, 1, offset=_offsets(table), count=count(table))
+    return SecureFraction(total, 1, offset=_offsets(table), count=count(table),
+                          offset_per_count=True)
 
 
 def mean(table: SecureTable) -> SecureFraction:
     """Exact mean of every KPI: ``sum / count`` (denominator zero when there is no data)."""
     total, _ = _valid_sum(table)
-    return SecureFraction(total, count(table), offset=_offsets(table))
+    counts = count(table)
+    return SecureFraction(total, counts, offset=_offsets(table), count=counts)
 
 
 def _second_moment(table: SecureTable, *, sample: bool) -> SecureFraction:
@@ -53,7 +55,7 @@ def _second_moment(table: SecureTable, *, sample: bool) -> SecureFraction:
     # Variance is shift invariant, so the offset values serve: (c*S2 - S1**2) / (c*(c-1)).
     numerator = counts * squares - total * total
     denominator = counts * (counts - 1) if sample else counts * counts
-    return SecureFraction(numerator, denominator, power=2)
+    return SecureFraction(numerator, denominator, power=2, count=counts)
 
 
 def variance(table: SecureTable) -> SecureFraction:
@@ -69,10 +71,12 @@ def pvariance(table: SecureTable) -> SecureFraction:
 def stdev(table: SecureTable) -> SecureFraction:
     """Sample standard deviation, released as the square root of the exact variance."""
     result = variance(table)
-    return SecureFraction(result.numerator, result.denominator, root=True, power=2)
+    return SecureFraction(result.numerator, result.denominator, root=True, power=2,
+                          count=result.count)
 
 
 def pstdev(table: SecureTable) -> SecureFraction:
     """Population standard deviation, released as the root of the exact variance."""
     result = pvariance(table)
-    return SecureFraction(result.numerator, result.denominator, root=True, power=2)
+    return SecureFraction(result.numerator, result.denominator, root=True, power=2,
+                          count=result.count)

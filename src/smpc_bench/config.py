@@ -1,31 +1,51 @@
-"""Read a consortium configuration (TOML) into a :class:`~smpc_bench.round_spec.RoundSpec`.
+"""Read a consortium configuration (TOML) into a :class:`Consortium`.
 
-Example::
+Every firm of a round runs its party with the same file.  The part that decides what is computed
+(name, KPIs, statistics, disclosure rules) becomes the :class:`~smpc_bench.round_spec.RoundSpec`,
+whose hash the parties compare before any data moves.  The rest (addresses, certificate paths,
+output options, display titles) is local and may differ between machines.
+
+Example (relative paths are relative to the configuration file)::
 
     [consortium]
     name = "Bakery benchmark 2026"
 
     [disclosure]
-    min_contributions = 5       # never below 3
+    # A statistic is released only if at least this many distinct firms contributed a valid
+    # value to it (a chain with three shops counts once).  Default 5, never below 3.
+    min_contributions = 5
+
+    [output]
+    directory = "smpc-bench-report"     # where `smpc-bench run` writes the firm's report
+    formats = ["json", "csv", "html"]
+    label_column = "shop"               # column naming each row in the report (optional)
+
+    [tls]
+    ca = "certs/mpyc_ca.crt"            # the consortium's CA certificate (optional)
 
     [[kpis]]
     name = "gross_margin"
+    title = "Gross margin"              # for reports (optional)
     unit = "%"
     lower = 0
     upper = 100
     decimals = 1
     higher_is_better = true
-    statistics = ["count", "mean", "q1", "median", "q3"]
+    statistics = ["count", "mean", "p10", "q1", "median", "q3", "p90"]
 
     [[parties]]
     name = "Bakker Alfa"
     address = "alpha.example:11365"
+    data = "alfa.csv"                   # for local simulations only
+    cert = "certs/party_0.crt"          # TLS certificate (optional)
+    key = "certs/party_0.key"           # TLS private key: only on Alfa's own machine
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +54,30 @@ from smpc_bench.metrics import DEFAULT_METRICS, Metric
 from smpc_bench.round_spec import RoundSpec
 from smpc_bench.secure_table import DEFAULT_RADIX_BITS
 
-__all__ = ["ConfigError", "Consortium", "PartyEntry", "load_config", "parse_config"]
+__all__ = [
+    "ABSOLUTE_MIN_CONTRIBUTIONS",
+    "DEFAULT_MIN_CONTRIBUTIONS",
+    "REPORT_FORMATS",
+    "ConfigError",
+    "Consortium",
+    "OutputOptions",
+    "PartyEntry",
+    "load_config",
+    "parse_address",
+    "parse_config",
+]
+
+#: Default minimum number of distinct contributing firms behind a released statistic.
+DEFAULT_MIN_CONTRIBUTIONS = 5
+#: The configuration may not go below this.
+ABSOLUTE_MIN_CONTRIBUTIONS = 3
+#: Report files a round can write.
+REPORT_FORMATS = ("json", "csv", "html")
+
+_TOP_LEVEL = {"consortium", "disclosure", "output", "tls", "kpis", "parties"}
+_KPI_KEYS = {"name", "title", "description", "lower", "upper", "decimals", "unit",
+             "higher_is_better", "statistics"}
+_PARTY_KEYS = {"name", "address", "data", "cert", "key"}
 
 
 class ConfigError(ValueError):
@@ -49,19 +92,87 @@ class PartyEntry:
         name: Display name.
         address: ``host:port`` the firm's party listens on (may be empty).
         data: File name of the firm's data for local simulations (may be empty).
+        cert: Path of the firm's TLS certificate (``None`` if not configured).
+        key: Path of the firm's TLS private key (``None``; only set on the firm's own machine).
     """
 
     name: str
     address: str = ""
     data: str = ""
+    cert: Path | None = None
+    key: Path | None = None
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """Where and how a party writes its report (local settings, not part of the hash).
+
+    Attributes:
+        directory: Report folder for ``smpc-bench run`` (relative to the working directory).
+        formats: Which of ``json``, ``csv``, ``html`` to write.
+        label_column: Data column that names each row (shop) in the report, if any.
+    """
+
+    directory: str = "smpc-bench-report"
+    formats: tuple[str, ...] = REPORT_FORMATS
+    label_column: str | None = None
 
 
 @dataclass(frozen=True)
 class Consortium:
-    """A parsed configuration: the round spec plus the member list."""
+    """A parsed configuration: the round spec plus everything local.
+
+    Attributes:
+        spec: What every party must agree on (hashed and compared at the start of a round).
+        parties: The member firms, in party-index order.
+        output: Report options.
+        tls_ca: The consortium's CA certificate, if TLS is configured.
+        titles: Display title per KPI name.
+        descriptions: Free-text description per KPI name (may be empty).
+        source: The file this was read from, if any.
+    """
 
     spec: RoundSpec
     parties: tuple[PartyEntry, ...]
+    output: OutputOptions = field(default_factory=OutputOptions)
+    tls_ca: Path | None = None
+    titles: dict[str, str] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
+    source: Path | None = None
+
+    def title(self, kpi_name: str) -> str:
+        """Display title of a KPI (its name with spaces if no title is configured)."""
+        return self.titles.get(kpi_name) or kpi_name.replace("_", " ").capitalize()
+
+    def party_index(self, text: str) -> int:
+        """Resolve ``--party``: an index (``"0"``) or a firm name (case-insensitive)."""
+        if text.strip().lstrip("-").isdigit():
+            index = int(text)
+            if self.parties and not 0 <= index < len(self.parties):
+                raise ConfigError(f"party index {index} is out of range: the configuration "
+                                  f"lists {len(self.parties)} parties (0 to "
+                                  f"{len(self.parties) - 1})")
+            if index < 0:
+                raise ConfigError(f"party index {index} must not be negative")
+            return index
+        wanted = text.strip().casefold()
+        for i, party in enumerate(self.parties):
+            if party.name.casefold() == wanted:
+                return i
+        names = ", ".join(f"{i} = {p.name}" for i, p in enumerate(self.parties))
+        raise ConfigError(f"no party named {text!r} in the configuration ({names or 'none'})")
+
+
+def parse_address(text: str, where: str) -> tuple[str, int]:
+    """Split ``host:port`` (``[v6::addr]:port`` for IPv6) and check it."""
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep or not host or not port_text.isdigit():
+        raise ConfigError(f"{where}: address {text!r} must look like host:port, "
+                          "e.g. bakery-alfa.example:11365")
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{where}: port {port} must be between 1 and 65535")
+    return host.strip("[]"), port
 
 
 def _require(table: dict[str, Any], key: str, where: str) -> Any:
@@ -70,10 +181,35 @@ def _require(table: dict[str, Any], key: str, where: str) -> Any:
     return table[key]
 
 
+def _table(document: dict[str, Any], key: str) -> dict[str, Any]:
+    value = document.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{key}] must be a table (a [{key}] section)")
+    return value
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = set(table) - allowed
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}; "
+                          f"allowed are {sorted(allowed)}")
+
+
+def _path(value: Any, where: str, base: Path | None) -> Path | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a file path in quotes, got {value!r}")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() or base is None else base / path
+
+
 def _parse_kpi(entry: dict[str, Any], index: int) -> tuple[KpiSpec, tuple[Metric, ...]]:
-    where = f"kpis[{index}]"
-    name = _require(entry, "name", where)
+    if not isinstance(entry, dict):
+        raise ConfigError(f"kpis[{index}] must be a [[kpis]] table")
+    name = _require(entry, "name", f"kpis[{index}]")
     where = f"KPI {name!r}"
+    _check_keys(entry, _KPI_KEYS, where)
     try:
         spec = KpiSpec(
             name=name,
@@ -83,35 +219,91 @@ def _parse_kpi(entry: dict[str, Any], index: int) -> tuple[KpiSpec, tuple[Metric
             unit=entry.get("unit", ""),
             higher_is_better=entry.get("higher_is_better", True),
         )
+        if not isinstance(spec.higher_is_better, bool):
+            raise ValueError("higher_is_better must be true or false")
         statistics = entry.get("statistics")
+        if statistics is not None and (isinstance(statistics, str) or not statistics):
+            raise ValueError('statistics must be a non-empty list, e.g. ["count", "median"]')
         metrics = DEFAULT_METRICS if statistics is None else tuple(
             Metric.parse(text) for text in statistics)
     except ValueError as error:
         raise ConfigError(f"{where}: {error}") from None
-    unknown = set(entry) - {"name", "lower", "upper", "decimals", "unit", "higher_is_better",
-                            "statistics"}
-    if unknown:
-        raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}")
     return spec, metrics
 
 
-def parse_config(document: dict[str, Any]) -> Consortium:
-    """Validate a parsed TOML document."""
-    consortium = document.get("consortium", {})
+def _parse_party(entry: dict[str, Any], index: int, base: Path | None) -> PartyEntry:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"parties[{index}] must be a [[parties]] table")
+    where = f"parties[{index}]"
+    name = str(_require(entry, "name", where))
+    where = f"party {index} ({name})"
+    _check_keys(entry, _PARTY_KEYS, where)
+    address = str(entry.get("address", ""))
+    if address:
+        parse_address(address, where)
+    return PartyEntry(name, address, str(entry.get("data", "")),
+                      _path(entry.get("cert"), where, base), _path(entry.get("key"), where, base))
+
+
+def _parse_output(table: dict[str, Any]) -> OutputOptions:
+    _check_keys(table, {"directory", "formats", "label_column"}, "[output]")
+    formats = table.get("formats", list(REPORT_FORMATS))
+    if isinstance(formats, str) or not isinstance(formats, list):
+        raise ConfigError('[output] formats must be a list, e.g. ["json", "csv", "html"]')
+    unknown = [f for f in formats if f not in REPORT_FORMATS]
+    if unknown:
+        raise ConfigError(f"[output] unknown format(s) {unknown}; choose from {REPORT_FORMATS}")
+    label = table.get("label_column")
+    return OutputOptions(str(table.get("directory", OutputOptions.directory)),
+                         tuple(dict.fromkeys(formats)), None if label is None else str(label))
+
+
+def _min_contributions(disclosure: dict[str, Any], parties: Sequence[PartyEntry]) -> int:
+    _check_keys(disclosure, {"min_contributions"}, "[disclosure]")
+    value = disclosure.get("min_contributions", DEFAULT_MIN_CONTRIBUTIONS)
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or value < ABSOLUTE_MIN_CONTRIBUTIONS:
+        raise ConfigError(
+            f"disclosure.min_contributions must be a whole number of at least "
+            f"{ABSOLUTE_MIN_CONTRIBUTIONS} (got {value!r}): below that, a firm could work out "
+            "another firm's figures from the released statistics")
+    if parties and value > len(parties):
+        raise ConfigError(
+            f"disclosure.min_contributions is {value} but only {len(parties)} firms are listed "
+            "under [[parties]]: every statistic would be suppressed")
+    return value
+
+
+def parse_config(document: dict[str, Any], *, base: Path | None = None,
+                 source: Path | None = None) -> Consortium:
+    """Validate a parsed TOML document.
+
+    Args:
+        document: The parsed TOML.
+        base: Folder that relative paths (certificates) are relative to.
+        source: The file the document came from, for messages and reports.
+
+    Raises:
+        ConfigError: Naming the setting that is wrong and why.
+    """
+    _check_keys(document, _TOP_LEVEL, "the configuration")
+    consortium = _table(document, "consortium")
+    _check_keys(consortium, {"name", "radix_bits"}, "[consortium]")
     name = consortium.get("name", "smpc-bench round")
-    disclosure = document.get("disclosure", {})
-    min_contributions = disclosure.get("min_contributions", 5)
-    if not isinstance(min_contributions, int) or min_contributions < 3:
-        raise ConfigError("disclosure.min_contributions must be an integer of at least 3")
     entries = document.get("kpis")
-    if not entries:
-        raise ConfigError("the configuration declares no [[kpis]]")
+    if not entries or not isinstance(entries, list):
+        raise ConfigError("the configuration declares no KPIs: add at least one [[kpis]] table")
     parsed = [_parse_kpi(entry, i) for i, entry in enumerate(entries)]
-    parties = tuple(
-        PartyEntry(str(_require(p, "name", f"parties[{i}]")), str(p.get("address", "")),
-                   str(p.get("data", "")))
-        for i, p in enumerate(document.get("parties", []))
-    )
+    party_list = document.get("parties", [])
+    if not isinstance(party_list, list):
+        raise ConfigError("parties must be a list of [[parties]] tables")
+    parties = tuple(_parse_party(p, i, base) for i, p in enumerate(party_list))
+    names = [p.name for p in parties]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"party names must be unique, got {names}")
+    min_contributions = _min_contributions(_table(document, "disclosure"), parties)
+    tls = _table(document, "tls")
+    _check_keys(tls, {"ca"}, "[tls]")
     try:
         spec = RoundSpec.create(
             name,
@@ -122,7 +314,13 @@ def parse_config(document: dict[str, Any]) -> Consortium:
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    return Consortium(spec, parties)
+    return Consortium(
+        spec, parties, _parse_output(_table(document, "output")),
+        _path(tls.get("ca"), "[tls] ca", base),
+        {e["name"]: str(e["title"]) for e in entries if e.get("title")},
+        {e["name"]: str(e["description"]) for e in entries if e.get("description")},
+        source,
+    )
 
 
 def load_config(path: str | Path) -> Consortium:
@@ -133,6 +331,11 @@ def load_config(path: str | Path) -> Consortium:
             document = tomllib.load(file)
     except FileNotFoundError:
         raise ConfigError(f"configuration file {path} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder, not a configuration file") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
-    return parse_config(document)
+    try:
+        return parse_config(document, base=path.resolve().parent, source=path)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None

@@ -63,6 +63,7 @@ def outcome_to_dict(outcome: RoundOutcome) -> dict[str, Any]:
             "unit": kpi.unit,
             "count": outcome.counts[k],
             "rejected": outcome.rejected[k],
+            "enough_firms": outcome.enough_firms[k] if outcome.enough_firms else None,
             "statistics": statistics,
         })
     return {
@@ -71,6 +72,7 @@ def outcome_to_dict(outcome: RoundOutcome) -> dict[str, Any]:
         "party": outcome.party,
         "parties": outcome.parties,
         "rows_per_party": outcome.rows_per_party,
+        "min_contributions": outcome.spec.min_contributions,
         "kpis": kpis,
         "timings": [{"phase": name, "seconds": round(sec, 4)} for name, sec in outcome.timings],
         "bytes_sent": outcome.bytes_sent,

@@ -3,7 +3,8 @@
 Phases (each under a timeout, see :func:`smpc_bench.driver.phase`): connect, agree on the round
 spec (hash comparison), exchange row counts, share the one-hot digits and validity flags of every
 firm's rows, compute every statistic of every KPI in one pass, release the declared outputs
-(counts first: they fix the public quantile positions), shut down.
+(counts and the disclosure bits first: they fix the public quantile positions and which
+statistics are released at all, see :mod:`smpc_bench.disclosure`), shut down.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from smpc_bench import driver
+from smpc_bench.disclosure import release_plan, secure_enough_contributors
 from smpc_bench.kpi import KpiSpec
 from smpc_bench.metrics import Metric
 from smpc_bench.reveal import Released, decode
@@ -55,6 +57,8 @@ class RoundOutcome:
         rejected: Per KPI, cells rejected inside the MPC as outside the agreed range.
         released: ``{metric name: [value per KPI]}``; ``None`` where undefined or suppressed.
         suppressed: ``{(kpi name, metric name): reason}`` for withheld statistics.
+        enough_firms: Per KPI, the released pass/fail bit of the contributing-firms rule
+            (see :mod:`smpc_bench.disclosure`).
         timings: ``(phase, seconds)`` in order.
         bytes_sent: Bytes this party sent to the others during the round.
     """
@@ -69,6 +73,7 @@ class RoundOutcome:
     suppressed: dict[tuple[str, str], str] = field(default_factory=dict)
     timings: list[tuple[str, float]] = field(default_factory=list)
     bytes_sent: int = 0
+    enough_firms: list[bool] = field(default_factory=list)
 
 
 def encode_rows(kpis: Sequence[KpiSpec], rows: Sequence[Sequence[object]]) -> tuple[np.ndarray,
@@ -116,30 +121,6 @@ def _share(mpc: Any, sectype: Any, own: np.ndarray, rows_per_party: list[int]) -
         mine = own if sender == mpc.pid else np.zeros(shape, dtype=np.int64)
         parts.append(mpc.input(sectype.array(mine), senders=sender))
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-
-
-def _release_plan(spec: RoundSpec, counts: list[int]) -> tuple[
-        dict[Metric, list[int]], dict[tuple[str, str], str]]:
-    """Which KPI rows of each statistic are declared outputs, decided from public counts.
-
-    A statistic is opened only for the KPIs that ask for it and have at least
-    ``min_contributions`` valid contributions; the others are never opened at all.
-    """
-    rows: dict[Metric, list[int]] = {}
-    suppressed: dict[tuple[str, str], str] = {}
-    for metric in spec.all_metrics:
-        rows[metric] = []
-        for k, (kpi, wanted) in enumerate(zip(spec.kpis, spec.metrics, strict=True)):
-            if metric not in wanted:
-                continue
-            if metric.kind != "count" and counts[k] < spec.min_contributions:
-                suppressed[(kpi.name, metric.name)] = (
-                    f"only {counts[k]} valid contributions; at least "
-                    f"{spec.min_contributions} are required"
-                )
-                continue
-            rows[metric].append(k)
-    return rows, suppressed
 
 
 async def _open_all(mpc: Any, arrays: list[Any]) -> list[Any]:
@@ -224,17 +205,19 @@ async def statistics_round(
     sec_valid = _share(mpc, sectype, claimed_valid, rows_per_party)
     table = SecureTable.from_digits(spec.kpis, sizing, sec_digits, sec_valid,
                                     radix_bits=spec.radix_bits)
+    enough = secure_enough_contributors(table.valid, rows_per_party, spec.min_contributions)
     counts_and_rejected = await driver.phase(
-        "sharing inputs", _open_all(mpc, [np.sum(table.valid, axis=1), table.rejected]),
+        "sharing inputs", _open_all(mpc, [np.sum(table.valid, axis=1), table.rejected, enough]),
         timeouts.compute, log=log)
     counts = [int(c) for c in counts_and_rejected[0]]
     rejected = [int(c) for c in counts_and_rejected[1]]
+    enough_firms = [bool(int(c)) for c in counts_and_rejected[2]]
     results = summarize(table, spec.all_metrics, counts=counts)
-    rows, suppressed = _release_plan(spec, counts)
+    rows, suppressed = release_plan(spec, counts, enough_firms)
     released = await _release(mpc, results, rows, spec.kpis, counts, timeouts, log)
     bytes_sent = sum(peer.protocol.nbytes_sent for peer in mpc.parties
                      if peer.pid != mpc.pid and peer.protocol is not None)
     await driver.phase("shutting down", mpc.shutdown(), timeouts.exchange, log=log)
     log.record("total", time.perf_counter() - started)
     return RoundOutcome(spec, mpc.pid, len(mpc.parties), list(rows_per_party), counts, rejected,
-                        released, suppressed, list(log.timings), bytes_sent)
+                        released, suppressed, list(log.timings), bytes_sent, enough_firms)

@@ -83,7 +83,7 @@ def _cuts_public(table: SecureTable, cuts: list[Cut], counts: list[int]) -> Secu
     weighted = (order_stats.reshape(table.num_kpis, 1, width) @ selection).reshape(
         table.num_kpis, len(cuts)
     )
-    return SecureFraction(weighted, denominators, offset=_offsets(table))
+    return SecureFraction(weighted, denominators, offset=_offsets(table), count=list(counts))
 
 
 def _cuts_secure(table: SecureTable, cuts: list[Cut]) -> SecureFraction:
@@ -106,7 +106,7 @@ def _cuts_secure(table: SecureTable, cuts: list[Cut]) -> SecureFraction:
     high = order_stats[:, len(cuts) :]
     denominators = np.array([cut.denominator for cut in cuts], dtype=object)
     numerators = low * stack("weight_low") + high * stack("weight_high")
-    return SecureFraction(numerators, denominators, offset=_offsets(table))
+    return SecureFraction(numerators, denominators, offset=_offsets(table), count=counts)
 
 
 def _walk(table: SecureTable, ranks: Any) -> Any:
@@ -142,7 +142,8 @@ def percentiles(
 def _single(table: SecureTable, cut: Cut, counts: Sequence[int] | None) -> SecureFraction:
     result = quantile_cuts(table, [cut], counts=counts)
     return SecureFraction(
-        result.numerator.reshape(table.num_kpis), int(result.denominator[0]), offset=result.offset
+        result.numerator.reshape(table.num_kpis), int(result.denominator[0]),
+        offset=result.offset, count=result.count,
     )
 
 

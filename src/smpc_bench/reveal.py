@@ -43,7 +43,8 @@ def decode(
         denominators: Opened or public denominators, broadcastable to ``numerators``.
         fraction: The secure result they came from (for offset, root and power).
         specs: The KPIs of the opened rows.
-        counts: Released counts of the opened rows (needed for sums).
+        counts: Released counts of the opened rows (needed for sums; a count of zero makes
+            every statistic of that KPI undefined).
         rows: Indices of the opened rows in the full table, if only some were opened.
     """
     numerators = np.asarray(numerators, dtype=object)
@@ -54,17 +55,18 @@ def decode(
     if fraction.offset is not None:
         all_offsets = list(np.asarray(fraction.offset, dtype=object).reshape(-1))
         offsets = [all_offsets[r] for r in rows] if rows is not None else all_offsets
-    if fraction.count is not None:
+    if fraction.offset_per_count:
         if counts is None:
             raise ValueError("decoding a sum needs the released counts")
         offsets = [offset * int(c) for offset, c in zip(offsets, counts, strict=True)]
+    empty = [False] * len(specs) if counts is None else [int(c) == 0 for c in counts]
     result: list[list[Released]] = []
-    for spec, offset, row_num, row_den in zip(specs, offsets, numerators, denominators,
-                                              strict=True):
+    for spec, offset, no_data, row_num, row_den in zip(specs, offsets, empty, numerators,
+                                                       denominators, strict=True):
         scale = Fraction(spec.scale) ** fraction.power
         row: list[Released] = []
         for num, den in zip(row_num, row_den, strict=True):
-            if int(den) == 0:
+            if no_data or int(den) == 0:
                 row.append(None)
                 continue
             value = (Fraction(int(num), int(den)) + offset) / scale
@@ -81,7 +83,8 @@ async def open_fraction(
 ) -> list[list[Released]]:
     """Open a secure result (a declared output) and decode it per KPI.
 
-    Sums also open the count of valid cells (the count is released with every statistic).
+    The count of valid cells behind the statistic is opened with it (it is released with
+    every statistic): statistics over no data decode to None.
 
     Returns:
         One list per KPI (one entry per column of the result; a single entry for scalars).
@@ -93,7 +96,9 @@ async def open_fraction(
     else:
         denominators = await mpc.output(fraction.denominator, receivers=receivers)
     counts = None
-    if fraction.count is not None:
+    if isinstance(fraction.count, list):
+        counts = [int(c) for c in fraction.count]
+    elif fraction.count is not None:
         counts = [int(c) for c in np.asarray(
             await mpc.output(fraction.count, receivers=receivers)).reshape(-1)]
     return decode(numerators, denominators, fraction, specs, counts)

@@ -30,8 +30,10 @@ class SecureFraction:
             variances, 0 for pure numbers such as counts.
         offset: Public per-KPI shift in encoded units, added to the ratio after opening (the
             KPI's lower bound: values are stored offset to keep the field small), or None.
-        count: For sums, the secure count of valid cells: the offset is added once per valid
-            cell (``value = numerator + offset * count``); None otherwise.
+        count: The count of valid cells per KPI behind the statistic (secure array ``(K,)``,
+            or public ints), released with it: a statistic over no data decodes to None.
+        offset_per_count: The offset is added once per valid cell (sums:
+            ``value = numerator + offset * count``) instead of once.
     """
 
     numerator: Any
@@ -40,6 +42,7 @@ class SecureFraction:
     power: int = 1
     offset: Any = None
     count: Any = None
+    offset_per_count: bool = False
 
     @property
     def public_denominator(self) -> bool:

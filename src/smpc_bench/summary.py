@@ -40,7 +40,8 @@ def summarize(
         walked = quantile_cuts(table, [m.cut for m in order_metrics], counts=counts)
         for i, metric in enumerate(order_metrics):
             results[metric] = SecureFraction(
-                walked.numerator[:, i], int(walked.denominator[i]), offset=walked.offset
+                walked.numerator[:, i], int(walked.denominator[i]), offset=walked.offset,
+                count=walked.count,
             )
     kinds = {m.kind for m in unique}
     if "count" in kinds:
@@ -53,7 +54,7 @@ def summarize(
         spread = aggregates.variance(table)  # one inner product serves both
         results[Metric.VARIANCE] = spread
         results[Metric.STDEV] = SecureFraction(spread.numerator, spread.denominator,
-                                               root=True, power=2)
+                                               root=True, power=2, count=spread.count)
     return {metric: results[metric] for metric in unique}
 
 
