@@ -114,8 +114,8 @@ def install() -> None:
         return
     _original["__matmul__"] = PrimeFieldArray.__matmul__
     _original["__rmatmul__"] = PrimeFieldArray.__rmatmul__
-    PrimeFieldArray.__matmul__ = _fast_matmul  # type: ignore[method-assign]
-    PrimeFieldArray.__rmatmul__ = _fast_rmatmul  # type: ignore[method-assign]
+    PrimeFieldArray.__matmul__ = _fast_matmul
+    PrimeFieldArray.__rmatmul__ = _fast_rmatmul
 
 
 def uninstall() -> None:
@@ -124,8 +124,8 @@ def uninstall() -> None:
 
     if not _original:
         return
-    PrimeFieldArray.__matmul__ = _original.pop("__matmul__")  # type: ignore[method-assign]
-    PrimeFieldArray.__rmatmul__ = _original.pop("__rmatmul__")  # type: ignore[method-assign]
+    PrimeFieldArray.__matmul__ = _original.pop("__matmul__")
+    PrimeFieldArray.__rmatmul__ = _original.pop("__rmatmul__")
 
 
 def installed() -> bool:

@@ -107,7 +107,7 @@ class KpiSpec:
     @property
     def scale(self) -> int:
         """Number of encoded units per KPI unit (``10**decimals``)."""
-        return 10**self.decimals
+        return int(10**self.decimals)
 
     @property
     def lower_units(self) -> int:
