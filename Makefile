@@ -26,8 +26,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Scaling table of sum, mean, quartiles and ranks (3 and 5 local parties, n = 100 ... 100,000):
+# benchmarks/results/scaling.md and scaling.png.  The pytest-benchmark suite of the core:
+# `.venv/bin/python -m pytest benchmarks --benchmark-only` (see benchmarks/README.md).
 bench: $(STAMP)
-	$(BIN)/python -m pytest benchmarks --benchmark-only
+	$(BIN)/python benchmarks/scaling.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check $(LINT_PATHS)

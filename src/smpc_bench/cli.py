@@ -2,11 +2,19 @@
 
 Subcommands:
 
-* ``demo``: run the bundled bakery consortium as local party processes and print every released
-  statistic beside the plaintext answer (which only a demo holding all files can compute).
-* ``simulate --config C --data-dir DIR``: run every party of a consortium as local processes.
-* ``check --config C --data D``: validate one firm's file against the configuration, no MPC.
-* ``run --config C --data D [MPyC flags]``: be one party of a real round (see ``party_main``).
+* ``demo``: run the bundled bakery consortium (5 firms) as local party processes, write every
+  firm's report under ``./smpc-bench-demo/`` and print every released statistic beside the
+  plaintext answer (which only a demo holding all files can compute).
+* ``simulate --config C --data-dir DIR``: run every party of a consortium as local processes
+  and write each firm's report under ``--out`` (default ``./smpc-bench-simulation/``).
+* ``check --config C [--data D]``: validate the configuration (and print its hash, for the
+  parties to compare) and one firm's data file; no MPC, nothing leaves the machine.
+* ``run --config C --data D --party I [-P host:port ...] [--ssl]``: be one firm of a real
+  round; writes the firm's report (see :mod:`smpc_bench.party_main`).
+* ``certs --parties N --out DIR``: make a CA and one TLS certificate and key per party.
+
+Every subcommand takes ``--quiet`` (no progress lines) and ``--json`` (machine-readable output
+on stdout).
 """
 
 from __future__ import annotations
@@ -15,17 +23,19 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from smpc_bench.config import ConfigError, Consortium, load_config
-from smpc_bench.frames import read_table, rows_from_frame
+from smpc_bench.frames import check_frame, read_table, rows_from_frame
 from smpc_bench.kpi import InputError
 from smpc_bench.local_parties import describe, run_parties
 from smpc_bench.metrics import Metric
 from smpc_bench.plaintext import reference
 
-__all__ = ["main"]
+__all__ = ["example_dir", "main", "simulate"]
 
 
 def example_dir() -> Path:
@@ -39,11 +49,21 @@ def example_dir() -> Path:
     raise FileNotFoundError("the bundled bakery example was not found")
 
 
+def firm_folder(index: int, consortium: Consortium) -> str:
+    """Report folder name of party ``index``: ``0-bakkerij-alfa``."""
+    from smpc_bench.report import firm_folder as folder_name
+
+    name = consortium.parties[index].name if index < len(consortium.parties) else "party"
+    return folder_name(index, name)
+
+
 def _data_files(consortium: Consortium, data_dir: Path) -> list[Path]:
+    if not consortium.parties:
+        raise ConfigError("the configuration lists no [[parties]]; simulate needs one entry "
+                          "per firm with data = \"file.csv\"")
     files = []
     for i, party in enumerate(consortium.parties):
-        name = party.data or f"party{i}.csv"
-        path = data_dir / name
+        path = data_dir / (party.data or f"party{i}.csv")
         if not path.exists():
             raise InputError(f"data file for {party.name} not found: {path}")
         files.append(path)
@@ -55,25 +75,97 @@ def _data_files(consortium: Consortium, data_dir: Path) -> list[Path]:
     return files
 
 
-def simulate(config: Path, data_dir: Path, *, timeout: float = 900.0) -> list[dict]:
-    """Run all parties of ``config`` locally; return each party's JSON result."""
+def _say(quiet: bool, text: str) -> None:
+    if not quiet:
+        print(text, file=sys.stderr, flush=True)
+
+
+def simulate(config: Path, data_dir: Path, *, report_root: Path | None = None,
+             timeout: float = 900.0, quiet: bool = True) -> list[dict[str, Any]]:
+    """Run all parties of ``config`` locally; return each party's round outcome (JSON data).
+
+    Args:
+        config: The consortium file.
+        data_dir: Folder of the firms' data files (``data =`` under ``[[parties]]``).
+        report_root: Write each firm's report into ``report_root/<index>-<firm>/``.
+        timeout: Seconds allowed for the whole run.
+        quiet: No progress lines on stderr.
+
+    Raises:
+        InputError: A firm's file is unusable (checked before any process starts).
+        RuntimeError: A party failed; the message holds every party's output tail.
+    """
     consortium = load_config(config)
     files = _data_files(consortium, data_dir)
     for path in files:  # fail fast, before starting any process
-        rows_from_frame(read_table(path), consortium.spec.kpis, source=str(path))
+        check_frame(read_table(path), consortium.spec.kpis, source=str(path),
+                    label_column=consortium.output.label_column).raise_if_invalid()
+    _say(quiet, f"{consortium.spec.name}: {len(files)} firms, one MPyC party process each "
+                "on this machine (loopback network)")
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="smpc-bench-") as scratch:
         outputs = [Path(scratch) / f"party{i}.json" for i in range(len(files))]
-        results = run_parties(
-            lambda i: ["-m", "smpc_bench.party_main", "--config", str(config), "--data",
-                       str(files[i]), "--json-out", str(outputs[i]),
-                       "--timeout", str(timeout)],
-            len(files), timeout=timeout + 30, check=False)
+
+        def party_args(i: int) -> list[str]:
+            args = ["-m", "smpc_bench.party_main", "--config", str(Path(config).resolve()),
+                    "--data", str(files[i].resolve()), "--json-out", str(outputs[i]),
+                    "--timeout", str(timeout), "--quiet"]
+            if report_root is not None:
+                args += ["--report-dir", str((report_root / firm_folder(i, consortium))
+                                             .resolve())]
+            return args
+
+        results = run_parties(party_args, len(files), timeout=timeout + 30, check=False)
         if not all(r.ok for r in results):
             raise RuntimeError(f"the local round failed:\n{describe(results)}")
-        return [json.loads(path.read_text(encoding="utf-8")) for path in outputs]
+        outcomes = [json.loads(path.read_text(encoding="utf-8")) for path in outputs]
+    for timing in outcomes[0]["timings"]:
+        if timing["phase"] != "total":
+            _say(quiet, f"  {timing['phase']:<28}{timing['seconds']:8.2f} s")
+    _say(quiet, f"  all {len(files)} parties done in {time.perf_counter() - started:.1f} s "
+                f"(party 0 sent {outcomes[0]['bytes_sent']:,} bytes)")
+    return outcomes
 
 
-def _format(value: float | int | None) -> str:
+def _matches(secure: Any, plain: Any) -> bool:
+    if secure is None or plain is None:
+        return secure is None and plain is None
+    difference = abs(Fraction(secure) - Fraction(plain))
+    return bool(difference <= Fraction(1, 10**6) * max(Fraction(1), abs(Fraction(plain))))
+
+
+def _comparison(consortium: Consortium, files: list[Path], outcome: dict[str, Any]
+                ) -> list[dict[str, Any]]:
+    """Every released statistic beside its plaintext value (only a demo can compute those)."""
+    kpis = consortium.spec.kpis
+    rows = [row for f in files for row in rows_from_frame(read_table(f), kpis, str(f))]
+    table = []
+    for k, kpi in enumerate(kpis):
+        values = [kpi.rounded(row[k]) for row in rows if row[k] is not None]
+        released = outcome["kpis"][k]
+        for name, item in released["statistics"].items():
+            plain = reference(Metric.parse(name), values)
+            secure = released["count"] if name == "count" else item["value_float"]
+            suppressed = item["suppressed"]
+            table.append({"kpi": kpi.name, "unit": kpi.unit, "statistic": name,
+                          "secure": None if suppressed else secure, "plaintext": plain,
+                          "suppressed": suppressed,
+                          "match": None if suppressed else _matches(secure, plain)})
+    return table
+
+
+def _print_comparison(table: list[dict[str, Any]]) -> None:
+    header = f"{'KPI':<18}{'statistic':<11}{'secure (MPC)':>18}{'plaintext':>18}  match"
+    print(header)
+    print("-" * len(header))
+    for row in table:
+        secure = "suppressed" if row["suppressed"] else _short(row["secure"])
+        match = "n/a" if row["match"] is None else "yes" if row["match"] else "NO"
+        print(f"{row['kpi']:<18}{row['statistic']:<11}{secure:>18}"
+              f"{_short(row['plaintext']):>18}  {match}")
+
+
+def _short(value: float | int | None) -> str:
     if value is None:
         return "-"
     if isinstance(value, int):
@@ -86,62 +178,136 @@ def _demo(args: argparse.Namespace) -> int:
     config = folder / "consortium.toml"
     consortium = load_config(config)
     files = _data_files(consortium, folder)
-    print(f"smpc-bench demo: {consortium.spec.name}, {len(files)} firms, one MPyC party each "
-          f"(local processes, loopback network)")
-    outcomes = simulate(config, folder)
-    first = outcomes[0]
-    same = all(o["kpis"] == first["kpis"] for o in outcomes)
-    frames = [rows_from_frame(read_table(f), consortium.spec.kpis) for f in files]
-    all_rows = [row for rows in frames for row in rows]
-    print(f"all parties released identical results: {'yes' if same else 'NO'}")
+    out = Path(args.out)
+    outcomes = simulate(config, folder, report_root=out, quiet=args.quiet or args.json)
+    same = all(o["kpis"] == outcomes[0]["kpis"] for o in outcomes)
+    table = _comparison(consortium, files, outcomes[0])
+    ok = same and all(row["match"] is not False for row in table)
+    reports = [str((out / firm_folder(i, consortium) / "report.html").resolve())
+               for i in range(len(files))]
+    if args.json:
+        print(json.dumps({"round": consortium.spec.name, "identical_at_all_parties": same,
+                          "all_match": ok, "statistics": table, "reports": reports}, indent=2))
+        return 0 if ok else 1
+    print(f"\nall parties released identical results: {'yes' if same else 'NO'}")
     print("plaintext column: computed here from every firm's file, which only a demo can do\n")
-    header = f"{'KPI':<18}{'statistic':<11}{'secure (MPC)':>18}{'plaintext':>18}  match"
-    print(header)
-    print("-" * len(header))
-    mismatches = 0
-    for k, kpi in enumerate(consortium.spec.kpis):
-        values = [kpi.rounded(row[k]) for row in all_rows if row[k] is not None]
-        for name, item in first["kpis"][k]["statistics"].items():
-            secure = item["value_float"] if name != "count" else first["kpis"][k]["count"]
-            plain = reference(Metric.parse(name), values)
-            ok = (secure is None and plain is None) or (
-                secure is not None and plain is not None
-                and abs(Fraction(secure) - Fraction(plain)) <= Fraction(1, 10**6)
-                * max(1, abs(Fraction(plain))))
-            mismatches += not ok
-            print(f"{kpi.name:<18}{name:<11}{_format(secure):>18}{_format(plain):>18}  "
-                  f"{'yes' if ok else 'NO'}")
-    timings = {t["phase"]: t["seconds"] for t in first["timings"]}
-    print(f"\nparty 0: {timings.get('total', 0):.2f} s in total, "
-          f"{first['bytes_sent']:,} bytes sent")
-    return 0 if same and mismatches == 0 else 1
+    _print_comparison(table)
+    reasons = sorted({row["suppressed"] for row in table if row["suppressed"]})
+    for reason in reasons:
+        print(f"\nsuppressed: {reason}")
+    print(f"\neach firm's private report (open in a browser): {out}/<firm>/report.html")
+    for path in reports:
+        print(f"  {path}")
+    return 0 if ok else 1
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    outcomes = simulate(Path(args.config), Path(args.data_dir))
-    print(json.dumps(outcomes[0], indent=2))
+    out = Path(args.out)
+    outcomes = simulate(Path(args.config), Path(args.data_dir), report_root=out,
+                        timeout=args.timeout, quiet=args.quiet or args.json)
+    consortium = load_config(args.config)
+    folders = [str((out / firm_folder(i, consortium)).resolve()) for i in range(len(outcomes))]
+    if args.json:
+        print(json.dumps({"released": outcomes[0], "report_folders": folders}, indent=2))
+        return 0
+    print(f"{consortium.spec.name}: reports written for {len(folders)} firms:")
+    for folder in folders:
+        print(f"  {folder}")
+    if not args.quiet:
+        for kpi in outcomes[0]["kpis"]:
+            shown = ", ".join(
+                f"{name} {item['suppressed'] and 'suppressed' or _short(item['value_float'])}"
+                for name, item in kpi["statistics"].items() if name != "count")
+            print(f"  {kpi['name']} ({kpi['count']} contributions): {shown}")
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
     consortium = load_config(args.config)
-    rows = rows_from_frame(read_table(args.data), consortium.spec.kpis, source=args.data)
-    print(f"{args.data}: {len(rows)} row(s), all values valid for {consortium.spec.name}")
+    spec = consortium.spec
+    document: dict[str, Any] = {"config": str(args.config), "round": spec.name,
+                                "spec_sha256": spec.digest(), "ok": True}
+    lines = [f"{args.config}: valid configuration for {spec.name!r}: {len(spec.kpis)} KPIs, "
+             f"{len(consortium.parties)} parties, at least {spec.min_contributions} firms per "
+             "statistic",
+             f"  round hash {spec.digest()} (every party must see the same hash)"]
+    if args.data:
+        check = check_frame(read_table(args.data), spec.kpis, source=args.data,
+                            label_column=consortium.output.label_column)
+        document.update(ok=check.ok, data=args.data, rows=len(check.rows),
+                        labels=check.labels, problems=check.problems, warnings=check.warnings,
+                        ignored_columns=check.ignored_columns, missing_cells=check.missing_cells)
+        if check.ok:
+            more = ", ..." if len(check.labels) > 6 else ""
+            lines.append(f"{args.data}: OK, {len(check.rows)} row(s) "
+                         f"({', '.join(check.labels[:6])}{more}), {check.missing_cells} empty "
+                         "cell(s) (allowed: not counted)")
+        else:
+            lines.append(f"{args.data}: {len(check.problems)} problem(s) to fix before the "
+                         "round:")
+            lines += [f"  - {problem}" for problem in check.problems]
+        if check.ignored_columns:
+            lines.append(f"  columns that are not KPIs are ignored and never leave this "
+                         f"computer: {', '.join(check.ignored_columns)}")
+        lines += [f"  warning: {warning}" for warning in check.warnings]
+    if args.json:
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    elif not (args.quiet and document["ok"]):
+        print("\n".join(lines))
+    return 0 if document["ok"] else 1
+
+
+def _certs(args: argparse.Namespace) -> int:
+    from smpc_bench.certificates import make_certificates
+
+    parties = args.parties
+    organization = "smpc-bench"
+    if args.config:
+        consortium = load_config(args.config)
+        parties = parties or len(consortium.parties)
+        organization = consortium.spec.name
+    if not parties:
+        raise ConfigError("say how many parties: --parties N, or --config with [[parties]]")
+    written = make_certificates(args.out, parties, organization=organization, days=args.days)
+    if args.json:
+        print(json.dumps({"files": [str(p) for p in written]}, indent=2))
+    elif not args.quiet:
+        print(f"wrote a CA and {parties} party certificates to {args.out}:")
+        print("  give firm i its party_i.crt and party_i.key (privately) and everyone "
+              "mpyc_ca.crt;\n  keep mpyc_ca.key offline; never commit any .key file")
     return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smpc-bench", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="run the bundled bakery example locally")
+    demo = commands.add_parser("demo", help="run the bundled bakery example locally")
+    demo.add_argument("--out", default="smpc-bench-demo", help="report folder "
+                      "(default ./smpc-bench-demo)")
+    _common(demo)
     sim = commands.add_parser("simulate", help="run every party of a consortium locally")
-    sim.add_argument("--config", required=True)
-    sim.add_argument("--data-dir", required=True)
-    check = commands.add_parser("check", help="validate one firm's data file (no MPC)")
-    check.add_argument("--config", required=True)
-    check.add_argument("--data", required=True)
-    commands.add_parser("run", help="be one party of a real round (MPyC flags follow)",
-                        add_help=False)
+    sim.add_argument("--config", required=True, help="consortium TOML file")
+    sim.add_argument("--data-dir", required=True, help="folder of the firms' data files")
+    sim.add_argument("--out", default="smpc-bench-simulation", help="report folder")
+    sim.add_argument("--timeout", type=float, default=900.0, help="seconds (default 900)")
+    _common(sim)
+    check = commands.add_parser("check", help="validate the configuration and a data file")
+    check.add_argument("--config", required=True, help="consortium TOML file")
+    check.add_argument("--data", help="this firm's CSV or Excel file")
+    _common(check)
+    commands.add_parser("run", help="be one firm of a real round (MPyC flags follow; "
+                        "see `smpc-bench run --help`)", add_help=False)
+    certs = commands.add_parser("certs", help="make TLS certificates for the parties")
+    certs.add_argument("--out", required=True, help="empty folder for the files")
+    certs.add_argument("--parties", type=int, help="number of parties")
+    certs.add_argument("--config", help="take the number of parties from this file")
+    certs.add_argument("--days", type=int, default=365, help="validity (default 365 days)")
+    _common(certs)
     return parser
 
 
@@ -151,13 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["run"]:
         from smpc_bench import party_main
 
-        sys.argv = ["smpc-bench run", *argv[1:]]
-        return party_main.main()
+        return party_main.main(argv[1:], prog="smpc-bench run", default_reports=True,
+                               description="Be one firm of a benchmarking round.")
     args = _parser().parse_args(argv)
-    handlers = {"demo": _demo, "simulate": _simulate, "check": _check}
+    handlers = {"demo": _demo, "simulate": _simulate, "check": _check, "certs": _certs}
     try:
         return handlers[args.command](args)
-    except (ConfigError, InputError, FileNotFoundError, RuntimeError) as error:
+    except (ConfigError, InputError, FileNotFoundError, FileExistsError, RuntimeError) as error:
         print(f"smpc-bench: {error}", file=sys.stderr)
         return 1
 

@@ -12,8 +12,16 @@ Example (relative paths are relative to the configuration file)::
 
     [disclosure]
     # A statistic is released only if at least this many distinct firms contributed a valid
-    # value to it (a chain with three shops counts once).  Default 5, never below 3.
-    min_contributions = 5
+    # value to it (a chain with three shops counts once).  Default 5, never below 3, and not
+    # above the number of parties.
+    min_contributions = 3
+
+    [positions]
+    # Each firm learns its own rank, percentile and band per KPI, privately (default on).
+    enabled = true
+    bands = 4                           # 4 = quartile bands, 10 = decile bands
+    bands_only = false                  # coarsening: release only the band, not rank/percentile
+    method = "auto"                     # "all-pairs" (few rows), "sort" (many rows), "auto"
 
     [output]
     directory = "smpc-bench-report"     # where `smpc-bench run` writes the firm's report
@@ -39,6 +47,14 @@ Example (relative paths are relative to the configuration file)::
     data = "alfa.csv"                   # for local simulations only
     cert = "certs/party_0.crt"          # TLS certificate (optional)
     key = "certs/party_0.key"           # TLS private key: only on Alfa's own machine
+
+    [[parties]]                         # one table per firm, in party-index order
+    name = "Bakker Beta"
+    address = "beta.example:11365"
+
+    [[parties]]
+    name = "Bakker Gamma"
+    address = "gamma.example:11365"
 """
 
 from __future__ import annotations
@@ -62,6 +78,7 @@ __all__ = [
     "Consortium",
     "OutputOptions",
     "PartyEntry",
+    "PositionSettings",
     "load_config",
     "parse_address",
     "parse_config",
@@ -74,7 +91,9 @@ ABSOLUTE_MIN_CONTRIBUTIONS = 3
 #: Report files a round can write.
 REPORT_FORMATS = ("json", "csv", "html")
 
-_TOP_LEVEL = {"consortium", "disclosure", "output", "tls", "kpis", "parties"}
+_TOP_LEVEL = {"consortium", "disclosure", "positions", "output", "tls", "kpis", "parties"}
+#: Counting protocols for private positions (see :mod:`smpc_bench.ranks`).
+POSITION_METHODS = ("auto", "all-pairs", "np-less", "sort")
 _KPI_KEYS = {"name", "title", "description", "lower", "upper", "decimals", "unit",
              "higher_is_better", "statistics"}
 _PARTY_KEYS = {"name", "address", "data", "cert", "key"}
@@ -119,6 +138,35 @@ class OutputOptions:
 
 
 @dataclass(frozen=True)
+class PositionSettings:
+    """Whether and how each firm learns its own position (agreed by all parties).
+
+    Attributes:
+        enabled: Compute private ranks, percentiles and bands.
+        bands: 4 (quartile bands) or 10 (decile bands).
+        bands_only: Coarsening: each firm learns only its band.
+        method: Counting protocol: ``all-pairs`` (``n**2`` comparisons, few rounds),
+            ``sort`` (oblivious sort, for many rows), ``np-less``, or ``auto`` (all-pairs up to
+            :data:`AUTO_ALL_PAIRS_ROWS` rows).
+    """
+
+    enabled: bool = True
+    bands: int = 4
+    bands_only: bool = False
+    method: str = "auto"
+
+    def terms(self) -> str:
+        """Canonical text of the settings, compared between the parties with the spec hash."""
+        if not self.enabled:
+            return ""
+        return f"positions:bands={self.bands}:bands_only={self.bands_only}:method={self.method}"
+
+
+#: ``method = "auto"`` counts with all pairs up to this many rows, else sorts.
+AUTO_ALL_PAIRS_ROWS = 200
+
+
+@dataclass(frozen=True)
 class Consortium:
     """A parsed configuration: the round spec plus everything local.
 
@@ -126,6 +174,7 @@ class Consortium:
         spec: What every party must agree on (hashed and compared at the start of a round).
         parties: The member firms, in party-index order.
         output: Report options.
+        positions: Private positions (ranks) settings.
         tls_ca: The consortium's CA certificate, if TLS is configured.
         titles: Display title per KPI name.
         descriptions: Free-text description per KPI name (may be empty).
@@ -135,6 +184,7 @@ class Consortium:
     spec: RoundSpec
     parties: tuple[PartyEntry, ...]
     output: OutputOptions = field(default_factory=OutputOptions)
+    positions: PositionSettings = field(default_factory=PositionSettings)
     tls_ca: Path | None = None
     titles: dict[str, str] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
@@ -258,6 +308,19 @@ def _parse_output(table: dict[str, Any]) -> OutputOptions:
                          tuple(dict.fromkeys(formats)), None if label is None else str(label))
 
 
+def _parse_positions(table: dict[str, Any]) -> PositionSettings:
+    _check_keys(table, {"enabled", "bands", "bands_only", "method"}, "[positions]")
+    settings = PositionSettings(table.get("enabled", True), table.get("bands", 4),
+                                table.get("bands_only", False), table.get("method", "auto"))
+    if not isinstance(settings.enabled, bool) or not isinstance(settings.bands_only, bool):
+        raise ConfigError("[positions] enabled and bands_only must be true or false")
+    if settings.bands not in (4, 10) or isinstance(settings.bands, bool):
+        raise ConfigError("[positions] bands must be 4 (quartiles) or 10 (deciles)")
+    if settings.method not in POSITION_METHODS:
+        raise ConfigError(f"[positions] method must be one of {POSITION_METHODS}")
+    return settings
+
+
 def _min_contributions(disclosure: dict[str, Any], parties: Sequence[PartyEntry]) -> int:
     _check_keys(disclosure, {"min_contributions"}, "[disclosure]")
     value = disclosure.get("min_contributions", DEFAULT_MIN_CONTRIBUTIONS)
@@ -316,7 +379,7 @@ def parse_config(document: dict[str, Any], *, base: Path | None = None,
         raise ConfigError(str(error)) from None
     return Consortium(
         spec, parties, _parse_output(_table(document, "output")),
-        _path(tls.get("ca"), "[tls] ca", base),
+        _parse_positions(_table(document, "positions")), _path(tls.get("ca"), "[tls] ca", base),
         {e["name"]: str(e["title"]) for e in entries if e.get("title")},
         {e["name"]: str(e["description"]) for e in entries if e.get("description")},
         source,

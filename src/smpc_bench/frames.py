@@ -206,6 +206,7 @@ def _label_column(frame: pd.DataFrame, chosen: dict[str, object],
                   wanted: str | None) -> object | None:
     if wanted is not None:
         return wanted if wanted in frame.columns else None
+    column: object
     used = set(chosen.values())
     for column in frame.columns:
         if column in used:

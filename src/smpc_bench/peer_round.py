@@ -10,9 +10,10 @@ statistics are released at all, see :mod:`smpc_bench.disclosure`), shut down.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,13 @@ from smpc_bench.secure_table import SecureTable, encode_digits
 from smpc_bench.sizing import size_for
 from smpc_bench.summary import summarize
 
-__all__ = ["ConfigMismatchError", "RoundOutcome", "Timeouts", "encode_rows", "statistics_round"]
+__all__ = ["ConfigMismatchError", "PrivateStep", "RoundOutcome", "Timeouts", "agreement_digest",
+           "encode_rows", "statistics_round"]
+
+
+#: A further step on the secure table, run after the release:
+#: ``(table, rows_per_party, counts, enough_firms) -> awaitable``.
+PrivateStep = Callable[[SecureTable, list[int], list[int], list[bool]], Awaitable[Any]]
 
 
 class ConfigMismatchError(driver.PartyError):
@@ -59,6 +66,8 @@ class RoundOutcome:
         suppressed: ``{(kpi name, metric name): reason}`` for withheld statistics.
         enough_firms: Per KPI, the released pass/fail bit of the contributing-firms rule
             (see :mod:`smpc_bench.disclosure`).
+        private: What the ``private`` step of :func:`statistics_round` returned to this party
+            (e.g. its own ranks), or None.
         timings: ``(phase, seconds)`` in order.
         bytes_sent: Bytes this party sent to the others during the round.
     """
@@ -74,6 +83,7 @@ class RoundOutcome:
     timings: list[tuple[str, float]] = field(default_factory=list)
     bytes_sent: int = 0
     enough_firms: list[bool] = field(default_factory=list)
+    private: Any = None
 
 
 def encode_rows(kpis: Sequence[KpiSpec], rows: Sequence[Sequence[object]]) -> tuple[np.ndarray,
@@ -99,14 +109,23 @@ def encode_rows(kpis: Sequence[KpiSpec], rows: Sequence[Sequence[object]]) -> tu
     return values, valid
 
 
-async def _agree(mpc: Any, spec: RoundSpec, timeouts: Timeouts, log: driver.RunLog) -> None:
-    digests = await driver.phase("agreeing on the round spec", mpc.transfer(spec.digest()),
+def agreement_digest(spec: RoundSpec, terms: str = "") -> str:
+    """What the parties compare: the spec's hash, extended by the terms of any further step."""
+    if not terms:
+        return spec.digest()
+    return hashlib.sha256(f"{spec.digest()}|{terms}".encode()).hexdigest()
+
+
+async def _agree(mpc: Any, spec: RoundSpec, timeouts: Timeouts, log: driver.RunLog,
+                 terms: str = "") -> None:
+    ours = agreement_digest(spec, terms)
+    digests = await driver.phase("agreeing on the round spec", mpc.transfer(ours),
                                  timeouts.exchange, log=log)
     differing = [i for i, d in enumerate(digests) if d != digests[mpc.pid]]
     if differing:
         raise ConfigMismatchError(
             f"party {mpc.pid}: the round spec of part{'ies' if len(differing) > 1 else 'y'} "
-            f"{', '.join(map(str, differing))} differs from ours (hash {spec.digest()[:12]}); "
+            f"{', '.join(map(str, differing))} differs from ours (hash {ours[:12]}); "
             "every party must use the same configuration file"
         )
 
@@ -173,6 +192,8 @@ async def statistics_round(
     *,
     timeouts: Timeouts | None = None,
     log: driver.RunLog | None = None,
+    private: PrivateStep | None = None,
+    private_terms: str = "",
 ) -> RoundOutcome:
     """Run one peer-mode round as this party and return what it releases.
 
@@ -181,6 +202,12 @@ async def statistics_round(
         own_rows: This firm's rows, one cell per KPI in ``spec.kpis`` order (may be empty).
         timeouts: Per-phase timeouts.
         log: Where phase timings go (defaults to the driver's run log).
+        private: Optional further step on the same secure table, run by every party after the
+            release (e.g. private ranks delivered with ``mpc.output(..., receivers=i)``):
+            called as ``private(table, rows_per_party, counts, enough_firms)``; what it
+            returns to this party is kept in :attr:`RoundOutcome.private`.
+        private_terms: Canonical text of the private step's settings; the parties compare it
+            together with the spec hash (they must all run the same step).
 
     Returns:
         The released statistics (identical at every party) and this party's run facts.
@@ -191,7 +218,7 @@ async def statistics_round(
     mpc = driver.runtime()
     started = time.perf_counter()
     await driver.phase("connecting", mpc.start(), timeouts.connect, log=log)
-    await _agree(mpc, spec, timeouts, log)
+    await _agree(mpc, spec, timeouts, log, private_terms if private is not None else "")
     rows_per_party = await driver.phase("exchanging row counts", mpc.transfer(len(own_rows)),
                                         timeouts.exchange, log=log)
     total_rows = sum(rows_per_party)
@@ -215,9 +242,16 @@ async def statistics_round(
     results = summarize(table, spec.all_metrics, counts=counts)
     rows, suppressed = release_plan(spec, counts, enough_firms)
     released = await _release(mpc, results, rows, spec.kpis, counts, timeouts, log)
+    own_private = None
+    if private is not None:
+        own_private = await driver.phase("computing private positions",
+                                         private(table, list(rows_per_party), counts,
+                                                 enough_firms),
+                                         timeouts.compute, log=log)
     bytes_sent = sum(peer.protocol.nbytes_sent for peer in mpc.parties
                      if peer.pid != mpc.pid and peer.protocol is not None)
     await driver.phase("shutting down", mpc.shutdown(), timeouts.exchange, log=log)
     log.record("total", time.perf_counter() - started)
     return RoundOutcome(spec, mpc.pid, len(mpc.parties), list(rows_per_party), counts, rejected,
-                        released, suppressed, list(log.timings), bytes_sent, enough_firms)
+                        released, suppressed, list(log.timings), bytes_sent, enough_firms,
+                        own_private)

@@ -1,0 +1,121 @@
+"""size_for: bit lengths from KPI bounds and row counts keep every statistic exact.
+
+The MPC side (that ``mpc.SecInt(field_bits)`` really gets a prime this large, and that extreme
+data stay exact) is checked in ``tests/protocol/test_core_m1.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smpc_bench.kpi import MAX_VALUE_BITS, KpiSpec
+from smpc_bench.sizing import MAX_QUANTILE_DENOMINATOR, Sizing, size_for
+
+#: MPyC's prime for SecInt(l) has l + sec_param + 2 = l + 32 bits, so it represents signed
+#: values of absolute value below 2**(l + 30) for sure (the protocol tests check the prime).
+HEADROOM = 30
+
+
+def spec_with_bits(bits: int, name: str = "x") -> KpiSpec:
+    return KpiSpec(name, 0, 2**bits - 1)
+
+
+def test_refuses_no_kpis_and_no_rows():
+    with pytest.raises(ValueError, match="at least one KPI"):
+        size_for([], 10)
+    with pytest.raises(ValueError, match="max_rows must be at least 1"):
+        size_for([spec_with_bits(8)], 0)
+    with pytest.raises(ValueError, match="max_rows must be at least 1"):
+        size_for([spec_with_bits(8)], -5)
+
+
+def test_value_bits_is_the_widest_kpi_and_count_bits_fits_max_rows():
+    specs = [KpiSpec("a", 0, 1000), KpiSpec("b", -50, 80, decimals=2), KpiSpec("c", 0, 1)]
+    sizing = size_for(specs, 100)
+    assert isinstance(sizing, Sizing)
+    assert sizing.value_bits == 14  # 13000 needs 14 bits
+    assert sizing.count_bits == 7  # 100 < 128
+    assert size_for(specs, 1).count_bits == 1
+    assert size_for(specs, 127).count_bits == 7
+    assert size_for(specs, 128).count_bits == 8
+
+
+def test_lower_bounds_do_not_widen_anything():
+    near_zero = size_for([KpiSpec("x", 0, 1000)], 50)
+    far_away = size_for([KpiSpec("x", 10**12, 10**12 + 1000)], 50)
+    negative = size_for([KpiSpec("x", -(10**12) - 1000, -(10**12))], 50)
+    assert near_zero == far_away == negative
+
+
+def test_small_cases_keep_the_64_bit_prime_floor():
+    sizing = size_for([KpiSpec("flag", 0, 1)], 1)
+    assert sizing.field_bits == 32
+    assert size_for([spec_with_bits(10)], 5, moments=False).field_bits == 32
+
+
+def exactness_requirements(sizing: Sizing, max_rows: int, moments: bool) -> dict[str, int]:
+    """Largest absolute value of each intermediate the protocol needs exact."""
+    top = 2**sizing.value_bits - 1
+    needs = {
+        "offset values in comparisons (range check)": top,
+        "counts": max_rows,
+        "sums": max_rows * top,
+        # interpolated quantile numerators; exclusive extrapolation has weights up to 2*D
+        "quantile numerators": 2 * MAX_QUANTILE_DENOMINATOR * top,
+        "scaled quantile positions": MAX_QUANTILE_DENOMINATOR * (max_rows + 2),
+    }
+    if moments:
+        needs["variance numerator c*S2 - S1**2 and c*S2"] = max_rows * max_rows * top * top
+        needs["variance denominator c*(c-1)"] = max_rows * max_rows
+    return needs
+
+
+@pytest.mark.parametrize("moments", [True, False])
+@pytest.mark.parametrize("max_rows", [1, 2, 7, 100, 10_000, 400_000, 10**7])
+@pytest.mark.parametrize("bits", [1, 8, 14, 32, MAX_VALUE_BITS])
+def test_field_holds_every_intermediate(bits, max_rows, moments):
+    sizing = size_for([spec_with_bits(bits)], max_rows, moments=moments)
+    assert sizing.field_bits >= 32
+    # comparisons in the walk (counts vs ranks) and the range check need these bit lengths
+    assert sizing.field_bits >= sizing.value_bits + 2
+    assert sizing.field_bits >= sizing.count_bits + 3
+    for what, largest in exactness_requirements(sizing, max_rows, moments).items():
+        assert largest < 2 ** (sizing.field_bits + HEADROOM), what
+    # the comparison width covers scaled positions D*(n+2) as signed values
+    assert MAX_QUANTILE_DENOMINATOR * (max_rows + 2) < 2 ** (sizing.field_bits - 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(widths=st.lists(st.integers(1, MAX_VALUE_BITS), min_size=1, max_size=6),
+       max_rows=st.integers(1, 10**8), moments=st.booleans())
+def test_field_holds_every_intermediate_property(widths, max_rows, moments):
+    specs = [spec_with_bits(w, f"k{i}") for i, w in enumerate(widths)]
+    sizing = size_for(specs, max_rows, moments=moments)
+    assert sizing.value_bits == max(widths)
+    assert sizing.count_bits == max_rows.bit_length()
+    for what, largest in exactness_requirements(sizing, max_rows, moments).items():
+        assert largest < 2 ** (sizing.field_bits + HEADROOM), what
+
+
+@settings(max_examples=200, deadline=None)
+@given(bits=st.integers(1, MAX_VALUE_BITS), rows=st.integers(1, 10**6),
+       more_rows=st.integers(0, 10**6), more_bits=st.integers(0, 10))
+def test_sizing_is_monotone(bits, rows, more_rows, more_bits):
+    small = size_for([spec_with_bits(bits)], rows)
+    large = size_for([spec_with_bits(min(bits + more_bits, MAX_VALUE_BITS))], rows + more_rows)
+    assert large.field_bits >= small.field_bits
+    assert large.value_bits >= small.value_bits and large.count_bits >= small.count_bits
+    assert size_for([spec_with_bits(bits)], rows, moments=False).field_bits <= small.field_bits
+
+
+def test_kpi_order_does_not_matter():
+    specs = [KpiSpec("a", 0, 1000), KpiSpec("b", -50, 80, decimals=2), KpiSpec("c", 0, 1)]
+    assert size_for(specs, 40) == size_for(list(reversed(specs)), 40)
+
+
+def test_sizing_is_a_frozen_value():
+    sizing = size_for([spec_with_bits(8)], 10)
+    with pytest.raises(AttributeError):
+        sizing.field_bits = 8  # type: ignore[misc]
