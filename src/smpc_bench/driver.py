@@ -20,6 +20,7 @@ Wrap every step that waits on other parties in :func:`phase`, and start the prog
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 import threading
@@ -76,6 +77,27 @@ def runtime() -> Any:
         acceleration.install()
         _mpc = mpc
     return _mpc
+
+
+def mpc_coroutine(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Make ``func`` an MPyC coroutine (:func:`mpyc.asyncoro.mpc_coro`) on its first call.
+
+    Decorating at import time would import :mod:`mpyc` with the package, and MPyC parses
+    ``sys.argv`` and configures logging on import.  MPyC coroutines carry no return
+    annotation: ``mpc_coro`` would take it for the type of the result.
+    """
+    decorated: Callable[..., Any] | None = None
+
+    @functools.wraps(func)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decorated
+        if decorated is None:
+            from mpyc.asyncoro import mpc_coro
+
+            decorated = mpc_coro(func)
+        return decorated(*args, **kwargs)
+
+    return call
 
 
 def _party_index() -> int | None:

@@ -102,7 +102,12 @@ class KpiSpec:
             )
 
     def _round(self, value: Decimal) -> Decimal:
-        return value.quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_EVEN)
+        try:
+            return value.quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_EVEN)
+        except InvalidOperation:  # more digits than Decimal's context holds: far out of range
+            raise InputError(
+                f"{self.name}: {value} is outside the agreed range {self._lower} to {self._upper}"
+            ) from None
 
     @property
     def scale(self) -> int:

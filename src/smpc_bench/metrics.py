@@ -45,8 +45,12 @@ class Metric:
         if self.kind not in _KINDS:
             raise ValueError(f"unknown statistic {self.kind!r}; choose from {_KINDS}")
         if self.kind == "quantile":
-            if self.fraction is None or self.method not in METHODS:
-                raise ValueError("a quantile needs a fraction and a method")
+            if self.fraction is None:
+                raise ValueError("a quantile needs a fraction")
+            if self.method not in METHODS:
+                raise ValueError(
+                    f"unknown quantile method {self.method!r}; choose from {', '.join(METHODS)}")
+
             object.__setattr__(self, "fraction", Fraction(self.fraction))
             Cut(self.fraction, self.method)  # validates the range
         elif self.fraction is not None or self.method is not None:
@@ -73,7 +77,7 @@ class Metric:
         quartiles = {"q1": 25, "median": 50, "q2": 50, "q3": 75}
         if name in quartiles:
             return cls.percentile(quartiles[name], method)
-        match = re.fullmatch(r"p(\d+(?:\.\d+)?)", name)
+        match = re.fullmatch(r"p(\d+(?:\.\d+)?|\d+/\d+)", name)
         if match:
             return cls.percentile(match.group(1), method)
         raise ValueError(
@@ -108,9 +112,12 @@ class Metric:
 
 
 def _format_percent(percent: Fraction) -> str:
-    if percent.denominator == 1:
-        return str(percent.numerator)
-    return format(float(percent), "g")
+    """Exact text of a percent: ``12.25``, or ``100/3`` when it has no short decimal form."""
+    hundredths = percent * 100
+    if hundredths.denominator != 1:
+        return f"{percent.numerator}/{percent.denominator}"
+    whole, part = divmod(hundredths.numerator, 100)
+    return str(whole) if part == 0 else f"{whole}.{part:02d}".rstrip("0")
 
 
 Metric.COUNT = Metric("count")

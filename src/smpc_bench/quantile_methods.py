@@ -31,6 +31,10 @@ __all__ = ["METHODS", "Cut", "RankPlan", "plan_public", "plan_secure"]
 
 METHODS = ("exclusive", "inclusive", "lower", "higher", "midpoint", "nearest-rank")
 
+#: Largest denominator of a quantile fraction (percentiles with two decimals: 1/10000).  The
+#: secure type is sized for it (:mod:`smpc_bench.sizing`); finer fractions are refused.
+MAX_QUANTILE_DENOMINATOR = 10_000
+
 
 @dataclass(frozen=True)
 class Cut:
@@ -43,6 +47,11 @@ class Cut:
         fraction = Fraction(self.fraction)
         if not 0 <= fraction <= 1:
             raise ValueError(f"quantile fraction must lie in [0, 1], got {fraction}")
+        if fraction.denominator > MAX_QUANTILE_DENOMINATOR:
+            raise ValueError(
+                f"quantile fraction {fraction} is finer than 1/{MAX_QUANTILE_DENOMINATOR}; "
+                "use percentiles with at most two decimals"
+            )
         if self.method not in METHODS:
             raise ValueError(f"unknown quantile method {self.method!r}; choose from {METHODS}")
         object.__setattr__(self, "fraction", fraction)

@@ -45,17 +45,16 @@ with :class:`ShuffleError`.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import itertools
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from smpc_bench.driver import runtime
+from smpc_bench.driver import mpc_coroutine, runtime
 from smpc_bench.order_stats import digit_indicators, digit_layout
 from smpc_bench.secure_table import SecureTable
 
@@ -165,28 +164,7 @@ class ShuffleKeys:
                          for row in range(rows)])
 
 
-def _mpc_coroutine(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Make ``func`` an MPyC coroutine (:func:`mpyc.asyncoro.mpc_coro`) on its first call.
-
-    Importing :mod:`mpyc` parses ``sys.argv`` and configures logging, so this module must not
-    import it on import.  MPyC coroutines carry no return annotation: ``mpc_coro`` would take
-    it for the type of the result.
-    """
-    decorated: Callable[..., Any] | None = None
-
-    @functools.wraps(func)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        nonlocal decorated
-        if decorated is None:
-            from mpyc.asyncoro import mpc_coro
-
-            decorated = mpc_coro(func)
-        return decorated(*args, **kwargs)
-
-    return call
-
-
-@_mpc_coroutine
+@mpc_coroutine
 async def _exchange_seeds(own: dict[tuple[int, ...], bytes]):  # type: ignore[no-untyped-def]
     """Send every subset seed from its lowest member to the other members, one peer at a time.
 
@@ -246,7 +224,7 @@ def _lagrange_at_zero(field_type: Any, points: Sequence[int], own: int) -> Any:
     return numerator / denominator
 
 
-@_mpc_coroutine
+@mpc_coroutine
 async def shuffle(rows: SecureArray, keys: ShuffleKeys):  # type: ignore[no-untyped-def]
     """Shuffle the rows of every batch entry with a fresh secret permutation.
 
@@ -286,7 +264,7 @@ async def shuffle(rows: SecureArray, keys: ShuffleKeys):  # type: ignore[no-unty
     return current
 
 
-@_mpc_coroutine
+@mpc_coroutine
 async def apply_secret_permutation(  # type: ignore[no-untyped-def]
         rows: SecureArray, destinations: SecureArray, keys: ShuffleKeys):
     """Move every row to its secret destination, opening only a uniformly random permutation.

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from smpc_bench.driver import runtime
+from smpc_bench.driver import mpc_coroutine, runtime
 from smpc_bench.kpi import KpiSpec
 from smpc_bench.order_stats import digit_indicators, digit_layout
 from smpc_bench.sizing import Sizing
@@ -51,6 +51,62 @@ def encode_digits(offset_values: np.ndarray, value_bits: int, radix_bits: int) -
         digit = (values >> low) & ((1 << width) - 1)
         np.put_along_axis(onehot[:, :, j, :], digit[:, :, None], 1, axis=2)
     return onehot
+
+
+@mpc_coroutine
+async def _screen(claimed_valid: SecureArray, indicators: list[SecureArray]):  # type: ignore[no-untyped-def]  # noqa: ANN201  (mpc_coro reads the return annotation as the result type)
+    """Drop cells whose shared encoding is malformed; public-coin check, opens only zeros.
+
+    Every digit vector must be one-hot and every validity flag a bit.  After the shares are
+    fixed the parties draw public random coefficients and open, per cell, a random linear
+    combination of ``sum(e) - 1`` and ``sum(rho * e * (e - 1))`` per digit and ``v * (v - 1)``:
+    it is exactly 0 for a well-formed cell (so nothing about honest data is opened) and nonzero
+    with probability ``1 - 1/p`` otherwise.  Each ``sum(rho * e * e)`` is one inner product, so
+    the check costs one resharing per digit and cell.
+
+    Returns:
+        Secure array ``(K, n + 1)``: the validity flags with malformed cells set to 0, and in
+        the last column the number of malformed cells per KPI.
+    """
+    mpc = runtime()
+    array_type = type(claimed_valid)
+    num_kpis, num_rows = claimed_valid.shape
+    await mpc.returnType((array_type, (num_kpis, num_rows + 1)))
+    sectype = array_type.sectype
+    widths = [onehot.shape[2] for onehot in indicators]
+    coins = mpc._np_randoms(sectype, max(widths) + 2 * len(indicators) + 1)
+    if not isinstance(coins, sectype.array):  # --no-prss: randomness is made interactively
+        coins = await coins
+    coefficients = [int(c) for c in await mpc.output(coins)]
+    rho = coefficients[: max(widths)]
+    rest = coefficients[max(widths):]
+    check: Any = rest[-1] * (claimed_valid * claimed_valid - claimed_valid)
+    for d, onehot in enumerate(indicators):
+        width = widths[d]
+        weights = np.array(rho[:width], dtype=object)
+        weighted = (onehot * weights).reshape(num_kpis * num_rows, 1, width)
+        squares = (weighted @ onehot.reshape(num_kpis * num_rows, width, 1)).reshape(
+            num_kpis, num_rows)
+        binary = squares - onehot @ weights
+        total = np.sum(onehot, axis=2) - 1
+        check = check + rest[2 * d] * total + rest[2 * d + 1] * binary
+    opened = np.asarray(await mpc.output(check), dtype=object).reshape(num_kpis, num_rows)
+    well_formed = (opened == 0).astype(np.int64)
+    malformed = (1 - well_formed).sum(axis=1)
+    return np.concatenate(
+        (claimed_valid * well_formed, sectype.array(malformed.reshape(num_kpis, 1))), axis=1)
+
+
+def _all_zero(bits: SecureArray) -> SecureArray:
+    """Secure ``[all bits on the last axis are 0]`` of a 0/1 array ``(K, n, h)``, log depth."""
+    factors = 1 - bits
+    while factors.shape[2] > 1:
+        half = factors.shape[2] // 2
+        paired = factors[:, :, :half] * factors[:, :, half : 2 * half]
+        if factors.shape[2] % 2:
+            paired = np.concatenate((paired, factors[:, :, 2 * half :]), axis=2)
+        factors = paired
+    return factors.reshape(factors.shape[:2])
 
 
 @dataclass
@@ -171,16 +227,27 @@ class SecureTable:
         indicators: list[SecureArray],
         claimed_valid: SecureArray,
         radix_bits: int,
+        fits: SecureArray | None = None,
     ) -> SecureTable:
         if claimed_valid.shape != (len(specs), indicators[0].shape[1]):
             raise ValueError("claimed_valid must have shape (K, n)")
+        if claimed_valid.shape[1] >= 1 << sizing.count_bits:
+            raise ValueError(
+                f"{claimed_valid.shape[1]} rows, but the secure type was sized for at most "
+                f"{(1 << sizing.count_bits) - 1}: call size_for with the real number of rows"
+            )
+        screened = _screen(claimed_valid, indicators)
+        malformed = screened[:, -1]
+        claimed_valid = screened[:, :-1]
         table = cls(specs, sizing, indicators, claimed_valid, claimed_valid, radix_bits)
         in_range = table._in_range()
+        if fits is not None:
+            in_range = fits if in_range is None else in_range * fits
         if in_range is None:
-            table.rejected = type(claimed_valid).sectype.array(np.zeros(len(specs), dtype=np.int64))
+            table.rejected = malformed
         else:
             table.valid = claimed_valid * in_range
-            table.rejected = np.sum(claimed_valid - table.valid, axis=1)
+            table.rejected = np.sum(claimed_valid - table.valid, axis=1) + malformed
         return table
 
     @classmethod
@@ -195,13 +262,21 @@ class SecureTable:
     ) -> SecureTable:
         """Build a table from secret-shared offset values (bit decomposition in the MPC).
 
-        The values must lie in ``[0, 2**sizing.value_bits)``; cells above their KPI's span are
-        then rejected like in :meth:`from_bits`.  Decomposing costs far more than sharing bits:
-        prefer :meth:`from_bits` for fresh inputs.
+        Values are decomposed over the secure type's full bit length, so a value that is
+        negative or above its KPI's span is rejected like in :meth:`from_bits` (values must be
+        valid integers of the secure type: ``|value| < 2**(field_bits - 1)``).  Decomposing
+        costs far more than sharing digits: prefer :meth:`from_digits` for fresh inputs.
         """
         mpc = runtime()
-        bits = mpc.np_to_bits(values, l=sizing.value_bits)
-        return cls.from_bits(specs, sizing, bits, claimed_valid, radix_bits=radix_bits)
+        sectype = type(values).sectype
+        all_bits = mpc.np_to_bits(values, l=sectype.bit_length)
+        bits = all_bits[:, :, : sizing.value_bits]
+        high = all_bits[:, :, sizing.value_bits :]
+        # Any bit above value_bits set means out of range (negative values have them all set).
+        fits = _all_zero(high) if high.shape[2] else None
+        layout = digit_layout(sizing.value_bits, radix_bits)
+        indicators = digit_indicators(bits, layout)
+        return cls._build(tuple(specs), sizing, indicators, claimed_valid, radix_bits, fits)
 
     def _in_range(self) -> SecureArray | None:
         """Secure ``[value <= span]`` per cell, from the digit indicators; None if always true."""

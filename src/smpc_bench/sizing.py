@@ -14,8 +14,7 @@ from smpc_bench.kpi import KpiSpec
 
 __all__ = ["Sizing", "size_for"]
 
-#: Largest quantile denominator we size for (percentiles with two decimals: 1/10000).
-MAX_QUANTILE_DENOMINATOR = 10_000
+from smpc_bench.quantile_methods import MAX_QUANTILE_DENOMINATOR
 
 
 @dataclass(frozen=True)

@@ -530,7 +530,7 @@ def test_moments_and_medians_property(data, counts_mode):
 
 
 @pytest.mark.parametrize("counts_mode", COUNT_MODES)
-def test_src_bug_large_quantile_denominators_are_refused_or_exact(counts_mode):
+def test_fixed_large_quantile_denominators_are_refused_or_exact(counts_mode):
     """SRC BUG (quantile_methods.Cut / quantiles.percentiles / sizing): ``size_for`` sizes the
     field and the comparisons for quantile denominators up to 10**4, but nothing refuses larger
     ones, and ordinary inputs produce them: ``percentiles(table, [100/3])`` becomes the fraction
@@ -565,7 +565,7 @@ def test_src_bug_large_quantile_denominators_are_refused_or_exact(counts_mode):
         assert value == oracles.exact_quantile(data.values(0), fraction, method), (percent, method)
 
 
-def test_src_bug_more_rows_than_sized_for_is_refused_or_exact():
+def test_fixed_more_rows_than_sized_for_is_refused_or_exact():
     """SRC BUG (secure_table / order_stats): a table with more rows than ``size_for``'s
     ``max_rows`` is accepted without complaint, and the walk's comparisons (``count_bits + 2``
     bits) then overflow: 200 rows 0..199 on ``size_for(specs, 1)`` give median -650972.5
@@ -587,7 +587,7 @@ def test_src_bug_more_rows_than_sized_for_is_refused_or_exact():
     assert got == "refused" or got == Fraction(199, 2)
 
 
-def test_src_bug_malformed_one_hot_digits_are_rejected():
+def test_fixed_malformed_one_hot_digits_are_rejected():
     """SRC BUG / threat-model gap (secure_table.from_digits): the in-MPC range check assumes
     every shared digit vector is one-hot; that is not checked.  An owner who shares a digit
     with two ones passes the range check with a value above the span, and ``rejected`` stays
@@ -618,7 +618,7 @@ def test_src_bug_malformed_one_hot_digits_are_rejected():
     assert (rejected, total) == ([1], [[90]]), f"rejected {rejected}, sum {total} (1016 got in)"
 
 
-def test_src_bug_validity_that_is_not_a_bit_is_rejected():
+def test_fixed_validity_that_is_not_a_bit_is_rejected():
     """SRC BUG / threat-model gap (secure_table._build): ``claimed_valid`` is multiplied in as
     it is, so an owner who shares validity 7 counts seven times (count, sum, mean, every
     quantile rank) and ``rejected`` stays 0.  Repro: 4 rows 10, 20, 30, 40 with claimed
@@ -639,7 +639,7 @@ def test_src_bug_validity_that_is_not_a_bit_is_rejected():
     assert counts[0] <= 4 and rejected[0] >= 1, (counts, rejected, mean)
 
 
-def test_src_bug_from_values_wraps_values_beyond_value_bits():
+def test_from_values_rejects_values_beyond_value_bits():
     """SRC BUG / threat-model gap (secure_table.from_values): the values are decomposed with
     ``mpc.np_to_bits(values, l=value_bits)``, which keeps only the low ``value_bits`` bits of a
     value outside ``[0, 2**value_bits)``.  Such a value (e.g. shared by a firm in outsourced
@@ -647,11 +647,13 @@ def test_src_bug_from_values_wraps_values_beyond_value_bits():
     2**10 + 5 is accepted as 5 and 2**40 as 0; -1 becomes 1023 (rejected only by luck).  The
     class docstring promises "Cells whose value lies outside the KPI's declared range are
     rejected inside the MPC".  A fix: decompose with more bits (e.g. field_bits) and reject
-    cells with any bit set above value_bits.
+    cells with any bit set above value_bits.  Fixed: decomposition over the secure type's
+    bit length; values beyond the secure type itself (|x| >= 2**(field_bits-1), e.g. 2**40 for
+    field_bits 32) are not integers of that type and remain the caller's precondition.
     """
     specs = (KpiSpec("a", 0, 1000),)
     sizing = size_for(specs, 4)
-    data = TableData(specs, np.array([[10, 2**10 + 5, -1, 2**40]]), np.ones((1, 4), np.int64))
+    data = TableData(specs, np.array([[10, 2**10 + 5, -1, 2**31 - 1]]), np.ones((1, 4), np.int64))
 
     async def body():
         table = build_secure_table(data, sizing, path="values")

@@ -98,8 +98,9 @@ def test_costs_identical_for_different_data_of_one_shape(name):
 
 def test_quartiles_costs_known_parts():
     _, cost = costs.run(_quartiles_public(_data("random", 1)))
-    # Declared outputs: the count, then the quartiles; everything else is masked, inside MPyC.
-    assert cost.library_openings == 2
+    # Declared outputs (the count, then the quartiles) and the input screening (public coins,
+    # then the well-formedness check, all zeros for honest owners); everything else is masked.
+    assert cost.library_openings == 4
     assert cost.openings > cost.library_openings
     assert cost.bit_decompositions == 0  # owners share one-hot digits: nothing to decompose
 

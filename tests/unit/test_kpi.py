@@ -184,7 +184,7 @@ def test_input_error_is_a_value_error():
 
 
 @pytest.mark.parametrize("value", [1e26, "-1e40", 10**30])
-def test_src_bug_huge_values_raise_input_error_not_decimal_invalid_operation(value):
+def test_fixed_huge_values_raise_input_error_not_decimal_invalid_operation(value):
     """SRC BUG (kpi.py, KpiSpec._round): a value with more than 28 significant digits after
     rounding to the declared decimals makes ``Decimal.quantize`` raise
     ``decimal.InvalidOperation`` (an ArithmeticError, not a ValueError), so callers that catch

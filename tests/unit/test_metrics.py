@@ -87,7 +87,7 @@ def test_parse_error_lists_the_accepted_forms():
         Metric.parse("average")
 
 
-def test_src_bug_unknown_method_error_names_the_method():
+def test_fixed_unknown_method_error_names_the_method():
     """SRC BUG (minor, metrics.py): ``Metric.parse("p90:linear")`` raises "a quantile needs a
     fraction and a method", which does not say that 'linear' is not a method nor which methods
     exist (Cut's own message does: "unknown quantile method 'linear'; choose from (...)")."""
@@ -168,7 +168,7 @@ def test_round_trip_of_named_metrics(metric):
 
 
 @pytest.mark.parametrize("text", ["p12.3456789", "p0.00001", "p33.333333"])
-def test_src_bug_names_are_unique_and_round_trip_or_parse_refuses(text):
+def test_fixed_names_are_unique_and_round_trip_or_parse_refuses(text):
     """SRC BUG (metrics.py ``Metric.name``/``_format_percent``): names use ``format(x, "g")``
     (6 significant digits), so ``Metric.parse("p12.3456789").name == "p12.3457"`` (a different
     metric shares the name, and parsing the name gives a different fraction) and
