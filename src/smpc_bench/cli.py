@@ -81,7 +81,8 @@ def _say(quiet: bool, text: str) -> None:
 
 
 def simulate(config: Path, data_dir: Path, *, report_root: Path | None = None,
-             timeout: float = 900.0, quiet: bool = True) -> list[dict[str, Any]]:
+             timeout: float = 900.0, quiet: bool = True, costs: bool = False
+             ) -> list[dict[str, Any]]:
     """Run all parties of ``config`` locally; return each party's round outcome (JSON data).
 
     Args:
@@ -90,6 +91,8 @@ def simulate(config: Path, data_dir: Path, *, report_root: Path | None = None,
         report_root: Write each firm's report into ``report_root/<index>-<firm>/``.
         timeout: Seconds allowed for the whole run.
         quiet: No progress lines on stderr.
+        costs: Track every party's deterministic costs (rounds, bytes, openings); each
+            outcome then holds them under ``"costs"``.
 
     Raises:
         InputError: A firm's file is unusable (checked before any process starts).
@@ -110,6 +113,8 @@ def simulate(config: Path, data_dir: Path, *, report_root: Path | None = None,
             args = ["-m", "smpc_bench.party_main", "--config", str(Path(config).resolve()),
                     "--data", str(files[i].resolve()), "--json-out", str(outputs[i]),
                     "--timeout", str(timeout), "--quiet"]
+            if costs:
+                args.append("--costs")
             if report_root is not None:
                 args += ["--report-dir", str((report_root / firm_folder(i, consortium))
                                              .resolve())]
@@ -124,7 +129,22 @@ def simulate(config: Path, data_dir: Path, *, report_root: Path | None = None,
             _say(quiet, f"  {timing['phase']:<28}{timing['seconds']:8.2f} s")
     _say(quiet, f"  all {len(files)} parties done in {time.perf_counter() - started:.1f} s "
                 f"(party 0 sent {outcomes[0]['bytes_sent']:,} bytes)")
+    if costs:
+        _say(quiet, _costs_table(outcomes))
     return outcomes
+
+
+def _costs_table(outcomes: list[dict[str, Any]]) -> str:
+    """One line per party: the deterministic costs of its part of the round."""
+    header = (f"{'party':>5}{'rounds':>8}{'messages':>10}{'bytes sent':>14}{'openings':>10}"
+              f"{'opened':>10}{'comparisons':>13}")
+    lines = ["costs (deterministic; see smpc_bench.costs):", header]
+    for index, outcome in enumerate(outcomes):
+        c = outcome["costs"]
+        rounds = "-" if c["rounds"] is None else str(c["rounds"])
+        lines.append(f"{index:>5}{rounds:>8}{c['messages_sent']:>10}{c['bytes_sent']:>14,}"
+                     f"{c['openings']:>10}{c['opened_elements']:>10}{c['comparisons']:>13}")
+    return "\n".join(lines)
 
 
 def _matches(secure: Any, plain: Any) -> bool:
@@ -179,7 +199,8 @@ def _demo(args: argparse.Namespace) -> int:
     consortium = load_config(config)
     files = _data_files(consortium, folder)
     out = Path(args.out)
-    outcomes = simulate(config, folder, report_root=out, quiet=args.quiet or args.json)
+    outcomes = simulate(config, folder, report_root=out, quiet=args.quiet or args.json,
+                        costs=args.costs)
     same = all(o["kpis"] == outcomes[0]["kpis"] for o in outcomes)
     table = _comparison(consortium, files, outcomes[0])
     ok = same and all(row["match"] is not False for row in table)
@@ -204,7 +225,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     outcomes = simulate(Path(args.config), Path(args.data_dir), report_root=out,
-                        timeout=args.timeout, quiet=args.quiet or args.json)
+                        timeout=args.timeout, quiet=args.quiet or args.json, costs=args.costs)
     consortium = load_config(args.config)
     folders = [str((out / firm_folder(i, consortium)).resolve()) for i in range(len(outcomes))]
     if args.json:
@@ -289,12 +310,16 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the bundled bakery example locally")
     demo.add_argument("--out", default="smpc-bench-demo", help="report folder "
                       "(default ./smpc-bench-demo)")
+    demo.add_argument("--costs", action="store_true", help="report every party's rounds, "
+                      "bytes, openings and comparisons")
     _common(demo)
     sim = commands.add_parser("simulate", help="run every party of a consortium locally")
     sim.add_argument("--config", required=True, help="consortium TOML file")
     sim.add_argument("--data-dir", required=True, help="folder of the firms' data files")
     sim.add_argument("--out", default="smpc-bench-simulation", help="report folder")
     sim.add_argument("--timeout", type=float, default=900.0, help="seconds (default 900)")
+    sim.add_argument("--costs", action="store_true", help="report every party's rounds, "
+                     "bytes, openings and comparisons")
     _common(sim)
     check = commands.add_parser("check", help="validate the configuration and a data file")
     check.add_argument("--config", required=True, help="consortium TOML file")

@@ -30,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from smpc_bench import driver
+from smpc_bench import costs, driver
 from smpc_bench.config import ConfigError, Consortium, load_config
 from smpc_bench.formatting import format_value
 from smpc_bench.frames import TableCheck, check_frame, read_table
@@ -65,6 +65,9 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
                         help="abort the whole run after this many seconds (default 1800)")
     parser.add_argument("--connect-timeout", type=float, default=120.0,
                         help="seconds to wait for the other parties to connect (default 120)")
+    parser.add_argument("--costs", action="store_true",
+                        help="print this party's deterministic costs (rounds, bytes, openings, "
+                             "comparisons) after the round; every party must pass it")
     parser.add_argument("--allow-single-party", action="store_true",
                         help="allow a 1-party local simulation (no secrecy; for testing)")
     return parser
@@ -210,12 +213,15 @@ def _load(args: argparse.Namespace, statistics: Sequence[Metric] | None,
 
 
 def _finish(args: argparse.Namespace, consortium: Consortium, check: TableCheck,
-            outcome: RoundOutcome, report_dir: str | None, progress: _Progress) -> None:
+            outcome: RoundOutcome, report_dir: str | None, progress: _Progress,
+            cost: costs.Costs | None) -> None:
     from smpc_bench.report import build_report, write_report  # matplotlib is loaded late
 
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps(outcome_to_dict(outcome), indent=2) + "\n",
-                                       encoding="utf-8")
+        document = outcome_to_dict(outcome)
+        if cost is not None:
+            document["costs"] = cost.as_dict()
+        Path(args.json_out).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     positions = report_positions(outcome, consortium.positions, len(check.rows))
     report = build_report(outcome, consortium, check.rows, check.labels, positions=positions)
     if report_dir:
@@ -292,10 +298,12 @@ def main(argv: list[str] | None = None, *, prog: str = "smpc_bench.party_main",
         with mpyc_tls_layout(tls_files, mpc.pid) if tls else contextlib.nullcontext():
             settings = consortium.positions
             step = positions_step(settings) if settings.enabled else None
-            outcome = driver.run(statistics_round(consortium.spec, check.rows,
-                                                  timeouts=timeouts, log=log, private=step,
-                                                  private_terms=settings.terms()),
-                                 timeout=args.timeout)
+            tracking = costs.track() if args.costs else contextlib.nullcontext()
+            with tracking as cost:
+                outcome = driver.run(statistics_round(consortium.spec, check.rows,
+                                                      timeouts=timeouts, log=log, private=step,
+                                                      private_terms=settings.terms()),
+                                     timeout=args.timeout)
     except (driver.PartyError, FileNotFoundError) as error:
         hint = ""
         if isinstance(error, driver.PartyTimeoutError) and error.phase == "connecting":
@@ -304,7 +312,10 @@ def main(argv: list[str] | None = None, *, prog: str = "smpc_bench.party_main",
         print(f"{prog}: {error}{hint}", file=sys.stderr)
         return 1
     progress.say(f"done in {time.perf_counter() - progress.started:.2f} s")
-    _finish(args, consortium, check, outcome, report_dir, progress)
+    if cost is not None:
+        # stderr, so that --json output on stdout stays one document.
+        print(costs.format_costs(cost), file=sys.stderr, flush=True)
+    _finish(args, consortium, check, outcome, report_dir, progress, cost)
     return 0
 
 

@@ -61,8 +61,8 @@ async def _screen(claimed_valid: SecureArray, indicators: list[SecureArray]):  #
     fixed the parties draw public random coefficients and open, per cell, a random linear
     combination of ``sum(e) - 1`` and ``sum(rho * e * (e - 1))`` per digit and ``v * (v - 1)``:
     it is exactly 0 for a well-formed cell (so nothing about honest data is opened) and nonzero
-    with probability ``1 - 1/p`` otherwise.  Each ``sum(rho * e * e)`` is one inner product, so
-    the check costs one resharing per digit and cell.
+    with probability ``1 - 1/p`` otherwise.  All ``sum(rho * e * e)`` of a cell form one inner
+    product, so the check costs one resharing per cell.
 
     Returns:
         Secure array ``(K, n + 1)``: the validity flags with malformed cells set to 0, and in
@@ -74,22 +74,23 @@ async def _screen(claimed_valid: SecureArray, indicators: list[SecureArray]):  #
     await mpc.returnType((array_type, (num_kpis, num_rows + 1)))
     sectype = array_type.sectype
     widths = [onehot.shape[2] for onehot in indicators]
-    coins = mpc._np_randoms(sectype, max(widths) + 2 * len(indicators) + 1)
+    # The validity flag rides along as one more entry that must be a bit.
+    total_width = sum(widths) + 1
+    coins = mpc._np_randoms(sectype, total_width + len(indicators))
     if not isinstance(coins, sectype.array):  # --no-prss: randomness is made interactively
         coins = await coins
     coefficients = [int(c) for c in await mpc.output(coins)]
-    rho = coefficients[: max(widths)]
-    rest = coefficients[max(widths):]
-    check: Any = rest[-1] * (claimed_valid * claimed_valid - claimed_valid)
-    for d, onehot in enumerate(indicators):
-        width = widths[d]
-        weights = np.array(rho[:width], dtype=object)
-        weighted = (onehot * weights).reshape(num_kpis * num_rows, 1, width)
-        squares = (weighted @ onehot.reshape(num_kpis * num_rows, width, 1)).reshape(
-            num_kpis, num_rows)
-        binary = squares - onehot @ weights
-        total = np.sum(onehot, axis=2) - 1
-        check = check + rest[2 * d] * total + rest[2 * d + 1] * binary
+    rho = np.array(coefficients[:total_width], dtype=object)
+    sum_weights = coefficients[total_width:]
+    # All entries of a cell in one inner product: one resharing per cell for the bit test.
+    entries = np.concatenate(
+        (*indicators, claimed_valid.reshape(num_kpis, num_rows, 1)), axis=2
+    ).reshape(num_kpis * num_rows, total_width)
+    squares = ((entries * rho).reshape(num_kpis * num_rows, 1, total_width)
+               @ entries.reshape(num_kpis * num_rows, total_width, 1)).reshape(num_kpis, num_rows)
+    check: Any = squares - (entries @ rho).reshape(num_kpis, num_rows)
+    for weight, onehot in zip(sum_weights, indicators, strict=True):
+        check = check + weight * (np.sum(onehot, axis=2) - 1)
     opened = np.asarray(await mpc.output(check), dtype=object).reshape(num_kpis, num_rows)
     well_formed = (opened == 0).astype(np.int64)
     malformed = (1 - well_formed).sum(axis=1)

@@ -174,6 +174,28 @@ def test_simulate_cli_writes_reports(tmp_path: Path) -> None:
     assert result.stderr == ""  # --json is quiet
 
 
+def test_simulate_with_costs_reports_each_partys_deterministic_costs(tmp_path: Path) -> None:
+    _generated_consortium(tmp_path, 3, seed=5)
+    outcomes = cli.simulate(tmp_path / "consortium.toml", tmp_path, costs=True)
+    counted = [outcome["costs"] for outcome in outcomes]
+    assert [c["parties"] for c in counted] == [3, 3, 3]
+    # The parties run in lock-step while counting, so they agree on the rounds.
+    assert len({c["rounds"] for c in counted}) == 1 and counted[0]["rounds"] > 10
+    assert all(c["bytes_sent"] > 0 and c["openings"] > 0 for c in counted)
+    assert len({c["opened_elements"] for c in counted}) == 1
+
+
+def test_costs_flag_prints_a_table_and_keeps_json_clean(tmp_path: Path) -> None:
+    _generated_consortium(tmp_path, 3, seed=6)
+    result = _cli("simulate", "--config", str(tmp_path / "consortium.toml"), "--data-dir",
+                  str(tmp_path), "--out", str(tmp_path / "reports"), "--costs")
+    assert result.returncode == 0, result.stderr
+    table = result.stderr[result.stderr.index("costs (deterministic"):].splitlines()
+    assert table[1].split() == ["party", "rounds", "messages", "bytes", "sent", "openings",
+                                "opened", "comparisons"]
+    assert [line.split()[0] for line in table[2:5]] == ["0", "1", "2"]
+
+
 def test_check_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     config = str(EXAMPLE / "consortium.toml")
     assert cli.main(["check", "--config", config, "--data", str(EXAMPLE / "gamma.csv")]) == 0
