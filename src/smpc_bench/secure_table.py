@@ -57,12 +57,14 @@ def encode_digits(offset_values: np.ndarray, value_bits: int, radix_bits: int) -
 async def _screen(claimed_valid: SecureArray, indicators: list[SecureArray]):  # type: ignore[no-untyped-def]  # noqa: ANN201  (mpc_coro reads the return annotation as the result type)
     """Drop cells whose shared encoding is malformed; public-coin check, opens only zeros.
 
-    Every digit vector must be one-hot and every validity flag a bit.  After the shares are
-    fixed the parties draw public random coefficients and open, per cell, a random linear
-    combination of ``sum(e) - 1`` and ``sum(rho * e * (e - 1))`` per digit and ``v * (v - 1)``:
-    it is exactly 0 for a well-formed cell (so nothing about honest data is opened) and nonzero
-    with probability ``1 - 1/p`` otherwise.  All ``sum(rho * e * e)`` of a cell form one inner
-    product, so the check costs one resharing per cell.
+    Every digit vector ``e`` must be one-hot and every validity flag ``v`` a bit.  After the
+    shares are fixed the parties draw public random coefficients ``r`` and open, per cell, a
+    random linear combination of ``sum(e) - 1``, ``sum(r**2 * e) - sum(r * e)**2`` per digit
+    and ``v - v**2``.  For a vector summing to 1 the middle term is, as a polynomial in ``r``,
+    zero exactly when ``e`` is one-hot; so the opened value is exactly 0 for a well-formed cell
+    (nothing about honest data is opened) and nonzero with probability at least ``1 - 3/p``
+    otherwise.  The squares of a cell form one inner product of ``D + 1`` terms (``D`` digits):
+    one resharing per cell, and only two public matrix-vector products over the digits.
 
     Returns:
         Secure array ``(K, n + 1)``: the validity flags with malformed cells set to 0, and in
@@ -73,22 +75,32 @@ async def _screen(claimed_valid: SecureArray, indicators: list[SecureArray]):  #
     num_kpis, num_rows = claimed_valid.shape
     await mpc.returnType((array_type, (num_kpis, num_rows + 1)))
     sectype = array_type.sectype
-    widths = [onehot.shape[2] for onehot in indicators]
-    # The validity flag rides along as one more entry that must be a bit.
-    total_width = sum(widths) + 1
-    coins = mpc._np_randoms(sectype, total_width + len(indicators))
+    widest = max(onehot.shape[2] for onehot in indicators)
+    digits = len(indicators)
+    coins = mpc._np_randoms(sectype, widest + 2 * digits + 1)
     if not isinstance(coins, sectype.array):  # --no-prss: randomness is made interactively
         coins = await coins
+    field = sectype.field
     coefficients = [int(c) for c in await mpc.output(coins)]
-    rho = np.array(coefficients[:total_width], dtype=object)
-    sum_weights = coefficients[total_width:]
-    # All entries of a cell in one inner product: one resharing per cell for the bit test.
-    entries = np.concatenate(
-        (*indicators, claimed_valid.reshape(num_kpis, num_rows, 1)), axis=2
-    ).reshape(num_kpis * num_rows, total_width)
-    squares = ((entries * rho).reshape(num_kpis * num_rows, 1, total_width)
-               @ entries.reshape(num_kpis * num_rows, total_width, 1)).reshape(num_kpis, num_rows)
-    check: Any = squares - (entries @ rho).reshape(num_kpis, num_rows)
+    points = coefficients[:widest]
+    point_squares = [c * c % field.modulus for c in points]
+    square_weights = np.array(coefficients[widest : widest + digits + 1], dtype=object)
+    sum_weights = coefficients[widest + digits + 1 :]
+    cells = num_kpis * num_rows
+    # The validity flag rides along as one more term: for it u = v = flag.
+    linear = [claimed_valid.reshape(cells)]
+    quadratic = [claimed_valid.reshape(cells)]
+    for onehot in indicators:
+        width = onehot.shape[2]
+        evaluations = onehot.reshape(cells, width) @ np.array(
+            [points[:width], point_squares[:width]], dtype=object).T  # one product: (cells, 2)
+        linear.insert(-1, evaluations[:, 0])
+        quadratic.insert(-1, evaluations[:, 1])
+    terms = np.stack(linear, axis=1)  # (cells, D + 1)
+    squares = ((terms * square_weights).reshape(cells, 1, digits + 1)
+               @ terms.reshape(cells, digits + 1, 1)).reshape(num_kpis, num_rows)
+    check: Any = (np.stack(quadratic, axis=1) @ square_weights).reshape(num_kpis, num_rows)
+    check = check - squares
     for weight, onehot in zip(sum_weights, indicators, strict=True):
         check = check + weight * (np.sum(onehot, axis=2) - 1)
     opened = np.asarray(await mpc.output(check), dtype=object).reshape(num_kpis, num_rows)
