@@ -34,6 +34,7 @@ from smpc_bench.kpi import InputError
 from smpc_bench.local_parties import describe, run_parties
 from smpc_bench.metrics import Metric
 from smpc_bench.plaintext import reference
+from smpc_bench.threshold import default_threshold
 
 __all__ = ["example_dir", "main", "simulate"]
 
@@ -243,14 +244,33 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _threshold(consortium: Consortium) -> int | None:
+    """The round's threshold: configured, else MPyC's default for the listed parties."""
+    if consortium.spec.threshold is not None or not consortium.parties:
+        return consortium.spec.threshold
+    return default_threshold(len(consortium.parties))
+
+
+def _threshold_text(consortium: Consortium) -> str:
+    threshold = _threshold(consortium)
+    how = "configured" if consortium.spec.threshold is not None else "default"
+    if threshold is None:
+        return ("threshold: default, (number of firms - 1) // 2 (the number of firms comes from "
+                "-P at run time)")
+    return (f"threshold {threshold} ({how}): up to {threshold} colluding firm"
+            f"{'s' if threshold != 1 else ''} learn nothing about the others' figures")
+
+
 def _check(args: argparse.Namespace) -> int:
     consortium = load_config(args.config)
     spec = consortium.spec
     document: dict[str, Any] = {"config": str(args.config), "round": spec.name,
-                                "spec_sha256": spec.digest(), "ok": True}
+                                "spec_sha256": spec.digest(), "ok": True,
+                                "threshold": _threshold(consortium)}
     lines = [f"{args.config}: valid configuration for {spec.name!r}: {len(spec.kpis)} KPIs, "
              f"{len(consortium.parties)} parties, at least {spec.min_contributions} firms per "
              "statistic",
+             f"  {_threshold_text(consortium)}",
              f"  round hash {spec.digest()} (every party must see the same hash)"]
     if args.data:
         check = check_frame(read_table(args.data), spec.kpis, source=args.data,

@@ -1,9 +1,10 @@
 """Read a consortium configuration (TOML) into a :class:`Consortium`.
 
 Every firm of a round runs its party with the same file.  The part that decides what is computed
-(name, KPIs, statistics, disclosure rules) becomes the :class:`~smpc_bench.round_spec.RoundSpec`,
-whose hash the parties compare before any data moves.  The rest (addresses, certificate paths,
-output options, display titles) is local and may differ between machines.
+and how securely (name, KPIs, statistics, disclosure rules, threshold) becomes the
+:class:`~smpc_bench.round_spec.RoundSpec`, whose hash the parties compare before any data moves.
+The rest (addresses, certificate paths, output options, display titles) is local and may differ
+between machines.
 
 Example (relative paths are relative to the configuration file)::
 
@@ -15,6 +16,12 @@ Example (relative paths are relative to the configuration file)::
     # value to it (a chain with three shops counts once).  Default 5, never below 3, and not
     # above the number of parties.
     min_contributions = 3
+
+    [security]
+    # How many firms may pool everything they see without learning the others' figures.
+    # At least 1 and below half of the firms (2 x threshold < number of firms); default: the
+    # most a round allows, (number of firms - 1) // 2, i.e. 1 for 3 or 4 firms, 2 for 5 or 6.
+    threshold = 1
 
     [positions]
     # Each firm learns its own rank, percentile and band per KPI, privately (default on).
@@ -69,6 +76,7 @@ from smpc_bench.kpi import KpiSpec
 from smpc_bench.metrics import DEFAULT_METRICS, Metric
 from smpc_bench.round_spec import RoundSpec
 from smpc_bench.secure_table import DEFAULT_RADIX_BITS
+from smpc_bench.threshold import check_threshold
 
 __all__ = [
     "ABSOLUTE_MIN_CONTRIBUTIONS",
@@ -91,7 +99,8 @@ ABSOLUTE_MIN_CONTRIBUTIONS = 3
 #: Report files a round can write.
 REPORT_FORMATS = ("json", "csv", "html")
 
-_TOP_LEVEL = {"consortium", "disclosure", "positions", "output", "tls", "kpis", "parties"}
+_TOP_LEVEL = {"consortium", "disclosure", "security", "positions", "output", "tls", "kpis",
+              "parties"}
 #: Counting protocols for private positions (see :mod:`smpc_bench.ranks`).
 POSITION_METHODS = ("auto", "all-pairs", "np-less", "sort")
 _KPI_KEYS = {"name", "title", "description", "lower", "upper", "decimals", "unit",
@@ -337,6 +346,22 @@ def _min_contributions(disclosure: dict[str, Any], parties: Sequence[PartyEntry]
     return value
 
 
+def _threshold(security: dict[str, Any], parties: Sequence[PartyEntry]) -> int | None:
+    _check_keys(security, {"threshold"}, "[security]")
+    value = security.get("threshold")
+    if value is None:
+        return None  # MPyC's default, (m - 1) // 2: m may only be known from -P at run time
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"security.threshold must be a whole number, e.g. threshold = 1 (got "
+                          f"{value!r})")
+    try:
+        # Without [[parties]] the number of firms is only known at run time (from -P).
+        check_threshold(value, len(parties) or None)
+    except ValueError as error:
+        raise ConfigError(f"security.threshold: {error}") from None
+    return value
+
+
 def parse_config(document: dict[str, Any], *, base: Path | None = None,
                  source: Path | None = None) -> Consortium:
     """Validate a parsed TOML document.
@@ -365,6 +390,7 @@ def parse_config(document: dict[str, Any], *, base: Path | None = None,
     if len(set(names)) != len(names):
         raise ConfigError(f"party names must be unique, got {names}")
     min_contributions = _min_contributions(_table(document, "disclosure"), parties)
+    threshold = _threshold(_table(document, "security"), parties)
     tls = _table(document, "tls")
     _check_keys(tls, {"ca"}, "[tls]")
     try:
@@ -374,6 +400,7 @@ def parse_config(document: dict[str, Any], *, base: Path | None = None,
             [metrics for _, metrics in parsed],
             min_contributions=min_contributions,
             radix_bits=consortium.get("radix_bits", DEFAULT_RADIX_BITS),
+            threshold=threshold,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None

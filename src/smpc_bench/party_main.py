@@ -40,6 +40,7 @@ from smpc_bench.outcome_json import outcome_to_dict
 from smpc_bench.peer_round import RoundOutcome, Timeouts, statistics_round
 from smpc_bench.private_positions import positions_step, report_positions
 from smpc_bench.round_spec import RoundSpec
+from smpc_bench.threshold import check_threshold, describe, will_use_prss
 from smpc_bench.tls_files import TlsFiles, mpyc_tls_layout
 
 __all__ = ["main", "mpyc_flags", "with_statistics"]
@@ -85,9 +86,50 @@ def _flag_value(flags: Sequence[str], short: str, long: str | None = None) -> st
     return None
 
 
+def _party_count(flags: Sequence[str]) -> int | None:
+    """The number of parties MPyC will run with: ``-M m`` or one ``-P`` per party.
+
+    None with an MPyC party file (``-C``), which this does not read.
+    """
+    local = _flag_value(flags, "-M")
+    if local is not None:
+        return int(local) if local.isdigit() else None
+    if _flag_value(flags, "-C") is not None:
+        return None
+    return sum(1 for flag in flags if flag.startswith("-P")) or None
+
+
+def _threshold_flags(consortium: Consortium, flags: list[str]) -> list[str]:
+    """Add ``-T`` for the configured threshold, refusing one MPyC cannot run securely."""
+    configured = consortium.spec.threshold
+    given_text = _flag_value(flags, "-T", "--threshold")
+    given: int | None = None
+    if given_text is not None:
+        if not given_text.strip().isdigit():
+            raise ConfigError(f"-T {given_text}: the threshold must be a whole number")
+        given = int(given_text)
+        if configured is not None and given != configured:
+            raise ConfigError(f"-T {given} and the configuration's threshold = {configured} "
+                              "disagree; give only one (every firm must use the same threshold)")
+    threshold = configured if given is None else given
+    parties = _party_count(flags)
+    if threshold is None or parties == 1:  # MPyC's default, or a simulation without sharing
+        return flags
+    try:
+        check_threshold(threshold, parties)
+    except ValueError as error:
+        where = "-T" if given is not None else "security.threshold in the configuration"
+        raise ConfigError(f"{where}: {error}") from None
+    return flags if given is not None else [*flags, "-T", str(threshold)]
+
+
 def mpyc_flags(consortium: Consortium, party: str | None, flags: Sequence[str],
                *, tls: bool, quiet: bool = False) -> tuple[list[str], int | None]:
     """MPyC's command line for this party: ``--party`` as ``-I``, addresses as ``-P``.
+
+    The configured threshold becomes ``-T`` (an explicit ``-T`` must agree with it); MPyC's
+    ``--no-prss`` passes through and makes the round draw its randomness interactively
+    whatever the number of parties (see :mod:`smpc_bench.threshold`).
 
     Args:
         consortium: The configuration.
@@ -124,6 +166,7 @@ def mpyc_flags(consortium: Consortium, party: str | None, flags: Sequence[str],
     if index is None and (not local or (_flag_value(result, "-M") or "1") not in ("1", "")):
         raise ConfigError("say which party you are: --party I (your index in [[parties]], "
                           "from 0) or your firm's name")
+    result = _threshold_flags(consortium, result)
     if tls and "--ssl" not in result:
         result.append("--ssl")
     if quiet and "--no-log" not in result:
@@ -139,7 +182,7 @@ def with_statistics(consortium: Consortium, metrics: Sequence[Metric]) -> Consor
     spec = consortium.spec
     new_spec = RoundSpec.create(spec.name, spec.kpis, [tuple(metrics)] * len(spec.kpis),
                                 min_contributions=spec.min_contributions,
-                                radix_bits=spec.radix_bits)
+                                radix_bits=spec.radix_bits, threshold=spec.threshold)
     return replace(consortium, spec=new_spec)
 
 
@@ -291,6 +334,8 @@ def main(argv: list[str] | None = None, *, prog: str = "smpc_bench.party_main",
     progress.say(f"{consortium.spec.name}: {firm}, party {mpc.pid} of {len(mpc.parties)}, "
                  f"{len(check.rows)} row(s), spec hash {consortium.spec.digest()[:12]}"
                  f"{', TLS' if tls else ''}")
+    if len(mpc.parties) > 1:
+        progress.say(describe(len(mpc.parties), mpc.threshold, will_use_prss(mpc)))
     progress.say(f"connecting to the other parties (waiting up to {args.connect_timeout:g} s)")
     log = driver.RunLog(on_phase=progress.phase)
     timeouts = Timeouts(connect=args.connect_timeout)

@@ -1,10 +1,11 @@
 """One benchmarking round in peer mode: every firm is an MPyC party holding its own rows.
 
 Phases (each under a timeout, see :func:`smpc_bench.driver.phase`): connect, agree on the round
-spec (hash comparison), exchange row counts, share the one-hot digits and validity flags of every
-firm's rows, compute every statistic of every KPI in one pass, release the declared outputs
-(counts and the disclosure bits first: they fix the public quantile positions and which
-statistics are released at all, see :mod:`smpc_bench.disclosure`), shut down.
+spec (hash comparison) and on MPyC's threshold and randomness (see :mod:`smpc_bench.threshold`),
+exchange row counts, share the one-hot digits and validity flags of every firm's rows, compute
+every statistic of every KPI in one pass, release the declared outputs (counts and the
+disclosure bits first: they fix the public quantile positions and which statistics are
+released at all, see :mod:`smpc_bench.disclosure`), shut down.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from smpc_bench import driver
+from smpc_bench import driver, threshold
 from smpc_bench.disclosure import release_plan, secure_enough_contributors
 from smpc_bench.kpi import KpiSpec
 from smpc_bench.metrics import Metric
@@ -117,17 +118,34 @@ def agreement_digest(spec: RoundSpec, terms: str = "") -> str:
 
 
 async def _agree(mpc: Any, spec: RoundSpec, timeouts: Timeouts, log: driver.RunLog,
-                 terms: str = "") -> None:
-    ours = agreement_digest(spec, terms)
-    digests = await driver.phase("agreeing on the round spec", mpc.transfer(ours),
-                                 timeouts.exchange, log=log)
-    differing = [i for i, d in enumerate(digests) if d != digests[mpc.pid]]
-    if differing:
+                 terms: str = "", *, prss: bool = False) -> None:
+    """Compare the spec and the runtime settings with every party, then hand out PRSS keys.
+
+    The runtime settings (number of parties, threshold, randomness mode) are compared apart
+    from the spec, so that the message can say which of the two differs.
+    """
+    ours = (agreement_digest(spec, terms), threshold.agreement_terms(mpc, prss))
+
+    async def agree() -> None:
+        received = await mpc.transfer(ours)
+        differing = [i for i, theirs in enumerate(received) if theirs != ours]
+        if not differing:
+            if prss:  # only now: keys sized by a threshold the parties have not agreed on hang
+                await threshold.start_prss(mpc)
+            return
+        who = f"part{'ies' if len(differing) > 1 else 'y'} {', '.join(map(str, differing))}"
+        if any(not isinstance(received[i], tuple) or received[i][:1] != ours[:1]
+               for i in differing):
+            raise ConfigMismatchError(
+                f"party {mpc.pid}: the round spec of {who} differs from ours (hash "
+                f"{ours[0][:12]}); every party must use the same configuration file")
         raise ConfigMismatchError(
-            f"party {mpc.pid}: the round spec of part{'ies' if len(differing) > 1 else 'y'} "
-            f"{', '.join(map(str, differing))} differs from ours (hash {ours[:12]}); "
-            "every party must use the same configuration file"
-        )
+            f"party {mpc.pid}: {who} run{'' if len(differing) > 1 else 's'} MPyC with other "
+            f"settings ({received[differing[0]][1]}) than ours ({ours[1]}); every party must use "
+            "the same threshold (the configuration's [security] threshold, no differing -T) and "
+            "either all or none must pass --no-prss")
+
+    await driver.phase("agreeing on the round spec", agree(), timeouts.exchange, log=log)
 
 
 def _share(mpc: Any, sectype: Any, own: np.ndarray, rows_per_party: list[int]) -> Any:
@@ -216,9 +234,12 @@ async def statistics_round(
     log = log or driver.RunLog()
     offsets, claimed_valid = encode_rows(spec.kpis, own_rows)  # errors before any MPC
     mpc = driver.runtime()
+    threshold.check_runtime_threshold(mpc, spec.threshold)  # before any connection
+    prss = threshold.hold_back_prss_keys(mpc)
     started = time.perf_counter()
     await driver.phase("connecting", mpc.start(), timeouts.connect, log=log)
-    await _agree(mpc, spec, timeouts, log, private_terms if private is not None else "")
+    await _agree(mpc, spec, timeouts, log, private_terms if private is not None else "",
+                 prss=prss)
     rows_per_party = await driver.phase("exchanging row counts", mpc.transfer(len(own_rows)),
                                         timeouts.exchange, log=log)
     total_rows = sum(rows_per_party)

@@ -1,8 +1,8 @@
 """What every party of a round must agree on before any data moves, and its hash.
 
 All parties must make the same sequence of MPyC calls; a round whose parties disagree on the
-KPIs, bounds or statistics would hang or compute garbage.  Each party hashes the canonical form
-of its :class:`RoundSpec` and the parties compare hashes first.
+KPIs, bounds, statistics or threshold would hang or compute garbage.  Each party hashes the
+canonical form of its :class:`RoundSpec` and the parties compare hashes first.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ class RoundSpec:
         metrics: Per KPI name, the statistics to release.
         min_contributions: Minimum number of valid contributions behind a released statistic.
         radix_bits: Digit width of the quantile walk.
+        threshold: How many colluding firms the round withstands (MPyC's ``-T``); None for
+            MPyC's default ``(m - 1) // 2`` (see :mod:`smpc_bench.threshold`).
     """
 
     name: str
@@ -36,6 +38,7 @@ class RoundSpec:
     metrics: tuple[tuple[Metric, ...], ...]
     min_contributions: int = 5
     radix_bits: int = DEFAULT_RADIX_BITS
+    threshold: int | None = None
 
     @classmethod
     def create(
@@ -46,6 +49,7 @@ class RoundSpec:
         *,
         min_contributions: int = 5,
         radix_bits: int = DEFAULT_RADIX_BITS,
+        threshold: int | None = None,
     ) -> RoundSpec:
         """Build a spec; ``metrics`` defaults to :data:`DEFAULT_METRICS` for every KPI."""
         kpis = tuple(kpis)
@@ -60,8 +64,12 @@ class RoundSpec:
             raise ValueError("one list of statistics per KPI is needed")
         if min_contributions < 3:
             raise ValueError("min_contributions must be at least 3")
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(
+                threshold, int) or threshold < 1):
+            raise ValueError(f"the threshold must be a whole number of at least 1, not "
+                             f"{threshold!r}")
         per_kpi = tuple(tuple(dict.fromkeys(m)) for m in metrics)
-        return cls(name, kpis, per_kpi, min_contributions, radix_bits)
+        return cls(name, kpis, per_kpi, min_contributions, radix_bits, threshold)
 
     @property
     def all_metrics(self) -> tuple[Metric, ...]:
@@ -87,6 +95,8 @@ class RoundSpec:
             "min_contributions": self.min_contributions,
             "radix_bits": self.radix_bits,
         }
+        if self.threshold is not None:  # absent, not null: hashes of older files stay valid
+            document["threshold"] = self.threshold
         return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
     def digest(self) -> str:

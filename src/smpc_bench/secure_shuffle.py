@@ -44,10 +44,8 @@ with :class:`ShuffleError`.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +55,7 @@ import numpy as np
 from smpc_bench.driver import mpc_coroutine, runtime
 from smpc_bench.order_stats import digit_indicators, digit_layout
 from smpc_bench.secure_table import SecureTable
+from smpc_bench.threshold import agree_subset_keys
 
 __all__ = [
     "ShuffleError",
@@ -164,32 +163,8 @@ class ShuffleKeys:
                          for row in range(rows)])
 
 
-@mpc_coroutine
-async def _exchange_seeds(own: dict[tuple[int, ...], bytes]):  # type: ignore[no-untyped-def]
-    """Send every subset seed from its lowest member to the other members, one peer at a time.
-
-    In exchange number ``d`` party ``i`` sends to party ``i + d (mod m)`` only: so every message
-    of the exchange has its own (sender, receiver) pair and none can be mistaken for another.
-    """
-    mpc = runtime()
-    await mpc.returnType(asyncio.Future)
-    m = len(mpc.parties)
-    received: dict[tuple[int, ...], bytes] = {}
-    for step in range(1, m):
-        peer_to = (mpc.pid + step) % m
-        peer_from = (mpc.pid - step) % m
-        outgoing = {subset: seed for subset, seed in own.items() if peer_to in subset}
-        incoming = await mpc.transfer(
-            outgoing, sender_receivers={i: [(i + step) % m] for i in range(m)})
-        for subset, seed in incoming[0].items():
-            if mpc.pid not in subset or subset[0] != peer_from or len(seed) != _SEED_BYTES:
-                raise ShuffleError(f"party {peer_from} sent a seed for a foreign subset {subset}")
-            received[subset] = seed
-    return received
-
-
 async def agree_shuffle_keys(*, seed: bytes | None = None) -> ShuffleKeys:
-    """Agree on fresh subset seeds for this run (one short exchange per peer).
+    """Agree on fresh subset seeds for this run (one message to every peer, in one round).
 
     Args:
         seed: Only for a 1-party local simulation (tests): a fixed seed, for reproducible
@@ -199,19 +174,10 @@ async def agree_shuffle_keys(*, seed: bytes | None = None) -> ShuffleKeys:
         This party's :class:`ShuffleKeys`.
     """
     mpc = runtime()
-    m, t, pid = len(mpc.parties), mpc.threshold, mpc.pid
-    if seed is not None and m > 1:
+    if seed is not None and len(mpc.parties) > 1:
         raise ValueError("a fixed shuffle seed is only allowed in a 1-party local simulation")
-    subsets = list(itertools.combinations(range(m), m - t))
-    own = {s: (seed if seed is not None else secrets.token_bytes(_SEED_BYTES))
-           for s in subsets if s[0] == pid}
-    seeds = dict(own)
-    if m > 1:
-        seeds.update(await _exchange_seeds(own))
-    missing = [s for s in subsets if pid in s and s not in seeds]
-    if missing:
-        raise ShuffleError(f"party {pid}: no seed received for subsets {missing}")
-    return ShuffleKeys(m, t, pid, seeds)
+    seeds = await agree_subset_keys(_SEED_BYTES, fixed=seed)
+    return ShuffleKeys(len(mpc.parties), mpc.threshold, mpc.pid, seeds)
 
 
 def _lagrange_at_zero(field_type: Any, points: Sequence[int], own: int) -> Any:
