@@ -21,7 +21,9 @@ and prints one line ``BENCH_PARTY_RECORD {json}``.  Operations (``--ops``, comma
   all-pairs digit comparison (n**2 work, peer mode); both skipped if ``smpc_bench.ranks``
   does not exist.
 
-With one party (``-M1``) the rounds are simulated (see :mod:`smpc_bench.costs`); with more,
+Rounds: :func:`simulate_costs` (one party, in process) simulates them (see
+:mod:`smpc_bench.costs`); a party program counts them in lock-step only with ``--rounds`` and more
+than one party (a ``-M1`` party reports None).  With several parties,
 ``--delay D`` delays every message by ``D`` seconds (``MessageExchanger.send`` is replaced by a
 copy that writes the same frame ``D`` later), to measure rounds as ``(T_D - T_0) / D``.
 
@@ -428,7 +430,10 @@ def main(argv: list[str]) -> int:
                             rounds=args.rounds)
     for op in ops:
         print(op, json.dumps(launched.op(op)))
-    return 0
+    wrong = [op for op in ops if launched.op(op).get("exact") is False]
+    if wrong:
+        print(f"WRONG RESULT: {', '.join(wrong)}", file=sys.stderr)
+    return 1 if wrong else 0
 
 
 if __name__ == "__main__":

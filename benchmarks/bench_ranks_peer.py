@@ -6,8 +6,8 @@ Launches ``--parties`` local party processes of ``tests/integration/programs/ran
 wall clock from opening the counts to receiving its own positions (inputs already shared);
 the slowest party of each run counts, and the median over the runs is reported, beside the
 launch-to-exit wall time (process start-up and connection set-up included).  Every party's
-result is checked against the plaintext oracle (pandas rank ``min``, scipy ``mean``
-percentile).
+result is checked against the plaintext oracle (pandas rank ``min``; the mid-rank percentile,
+as scipy ``percentileofscore(kind="mean")``, computed directly from the counts).
 
     .venv/bin/python benchmarks/bench_ranks_peer.py --parties 12 --kpis 10 --threshold 1
     .venv/bin/python benchmarks/bench_ranks_peer.py --parties 12 --kpis 10            # t = 5

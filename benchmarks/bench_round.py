@@ -6,7 +6,8 @@ runs it ``--repeats`` times with :func:`smpc_bench.cli.simulate`: one MPyC party
 on this machine (free ports, a deadline), agreeing on the spec hash, sharing inputs, the
 statistics, the disclosure rule and every firm's private positions (rank, percentile, band).
 Every run's released statistics are checked against the plaintext answer
-(:func:`smpc_bench.plaintext.reference`).  Times: launch to last exit (process start-up and
+(:func:`smpc_bench.plaintext.reference`; decoded floats, relative tolerance 1e-6: the exact
+fractions are checked by the tests).  Times: launch to last exit (process start-up and
 connection set-up included) and party 0's phases (median over the runs).
 
     .venv/bin/python benchmarks/bench_round.py --firms 12 --kpis 10
@@ -96,7 +97,7 @@ def main() -> None:
     shown = ", ".join(f"{name} {seconds:.2f}" for name, seconds in median_phases.items())
     print(f"firms={args.firms} kpis={args.kpis} rows={len(everything)}: launch-to-exit "
           f"{statistics.median(walls):.2f} s (runs {', '.join(f'{w:.2f}' for w in walls)}); "
-          f"party 0 phases (s): {shown}; all released statistics exact")
+          f"party 0 phases (s): {shown}; all released statistics match the plaintext")
     print(f"round_seconds={statistics.median(walls):.2f} firms={args.firms} kpis={args.kpis} "
           f"rows={len(everything)}")
 

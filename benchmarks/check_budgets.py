@@ -20,7 +20,8 @@ intended change, regenerate the budgets from a measurement and commit them::
 
     python benchmarks/check_budgets.py                                  # check (CI)
     python benchmarks/check_budgets.py --bench-json benchmarks/results/ci.json
-    python benchmarks/check_budgets.py --update                         # rewrite budgets.toml
+    python benchmarks/check_budgets.py --update --bench-json benchmarks/results/ci.json
+    python benchmarks/check_budgets.py --update    # keeps the [[bench]] budgets as they are
 
 Results go to ``benchmarks/results/costs-ci.json``.
 """
@@ -109,8 +110,13 @@ def _budget_for(value: int, metric: str) -> int:
     return int(math.ceil(value * (1 + HEADROOM)))
 
 
-def write_budgets(measured: dict[str, Any], bench: dict[str, dict[str, Any]], path: Path) -> None:
-    """Budgets = measured values plus the headroom (none for :data:`EXACT` metrics)."""
+def write_budgets(measured: dict[str, Any], bench: dict[str, dict[str, Any]], path: Path,
+                  kept_bench: list[dict[str, Any]] | None = None) -> None:
+    """Budgets = measured values plus the headroom (none for :data:`EXACT` metrics).
+
+    ``kept_bench``: ``[[bench]]`` budgets to keep as they are (an update without a fresh
+    pytest-benchmark JSON must not drop them).
+    """
     lines = [
         "# Deterministic cost budgets, checked by benchmarks/check_budgets.py in .ci/run.",
         "# Regenerate after an intended change: python benchmarks/check_budgets.py --update",
@@ -147,6 +153,10 @@ def write_budgets(measured: dict[str, Any], bench: dict[str, dict[str, Any]], pa
         lines.append(f'name = "{name}"')
         for metric, value in counters.items():
             lines.append(f"{metric} = {_budget_for(value, metric)}")
+        lines.append("")
+    for entry in kept_bench or []:
+        lines.append("[[bench]]")
+        lines.extend(f"{key} = {json.dumps(value)}" for key, value in entry.items())
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
 
@@ -264,7 +274,9 @@ def main(argv: list[str]) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
     if args.update:
-        write_budgets(measured, bench_info, args.budgets)
+        kept = [] if bench_info else tomllib.loads(
+            args.budgets.read_text(encoding="utf-8")).get("bench", [])
+        write_budgets(measured, bench_info, args.budgets, kept)
         print(f"budgets written to {args.budgets} ({time.perf_counter() - started:.0f} s)")
         return 1 if measured["mismatch"] else 0
     _, baseline_times = load_bench(args.baseline)

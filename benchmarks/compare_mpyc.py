@@ -4,7 +4,7 @@ Launcher (no ``-I``): starts ``--parties`` processes of this same script on free
 :func:`smpc_bench.local_parties.run_parties` (never MPyC's ``-M`` auto-spawn), collects one JSON
 line per party and prints a table; the last line is exactly
 ``speedup_vs_mpyc_quantiles=<ratio> n=<n>`` (or ``ours_quartiles_seconds=<s> n=<n>`` with
-``--only ours``)::
+``--only ours``, ``mpyc_quartiles_seconds=<s> n=<n>`` with ``--only mpyc``)::
 
     python benchmarks/compare_mpyc.py --n 300                      # both contestants
     python benchmarks/compare_mpyc.py --n 100000 --only ours --repeats 3

@@ -4,8 +4,8 @@
 oblivious protocols) on the data: every opening, through
 :func:`smpc_bench.opening_log.record_openings`, and the shape of every oblivious walk that
 :mod:`smpc_bench.quantiles` starts.  :meth:`Costs.as_dict` flattens them for
-``benchmark.extra_info`` or a JSON line, so more counters (rounds, field elements and bytes per
-party, comparisons: issue 5) can be added here without touching the benchmarks.
+``benchmark.extra_info`` or a JSON line.  Rounds, bytes, comparisons and reshared elements are
+counted by :mod:`smpc_bench.costs` (``costs.track()``), which the budget gate uses.
 
 Needs the MPyC runtime (it is loaded through :func:`smpc_bench.driver.runtime`).
 """
