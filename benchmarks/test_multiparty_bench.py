@@ -1,4 +1,4 @@
-"""3-party benchmark of our quartiles (ours only) with real MPyC party processes on localhost.
+"""Benchmarks with real MPyC party processes on localhost: quartiles (3 parties) and positions.
 
 The timed callable is the whole launch (process start, connection set-up, the runs, shutdown),
 which is mostly start-up; the figure that matters is each party's inner time, which goes into
@@ -6,10 +6,18 @@ which is mostly start-up; the figure that matters is each party's inner time, wh
 Marked ``multiparty``: keep it out of a regression gate (``-m "not multiparty"``).
 
     pytest benchmarks --benchmark-only -m multiparty
+
+The positions cases run ``bench_ranks_peer.py`` (12 firms x 10 KPIs) and
+``bench_ranks_outsourced.py`` (10,000 contributions) and keep the slowest party's inner time of
+their last line in ``extra_info`` (``SMPC_BENCH_QUICK=1``: 5 x 6 and 1,000 only).
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +28,8 @@ pytestmark = pytest.mark.multiparty
 N = 1000
 PARTIES = 3
 INNER_REPEATS = 3
+HERE = Path(__file__).resolve().parent
+QUICK = os.environ.get("SMPC_BENCH_QUICK") == "1"
 
 
 def test_three_party_quartiles_ours(benchmark: Any) -> None:
@@ -37,3 +47,37 @@ def test_three_party_quartiles_ours(benchmark: Any) -> None:
         bytes_sent_all_parties=ours["bytes_all_parties"],
         cpu_seconds_all_parties=ours["cpu_seconds_all_parties"], openings=ours["openings"],
         launch_wall_seconds=reports[-1].wall_seconds)
+
+
+def _launch_script(script: str, *args: str) -> dict[str, float]:
+    """Run a benchmark script; return the ``key=value`` pairs of its last line."""
+    result = subprocess.run([sys.executable, str(HERE / script), *args], capture_output=True,
+                            text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    last = result.stdout.strip().splitlines()[-1]
+    return {key: float(value) for key, value in (item.split("=") for item in last.split())
+            if value.replace(".", "", 1).isdigit()}
+
+
+@pytest.mark.parametrize(("parties", "kpis"), [(5, 6)] if QUICK else [(5, 6), (12, 10)])
+def test_peer_positions(benchmark: Any, parties: int, kpis: int) -> None:
+    """Every firm's rank, percentile and band, each firm a party (issue 3: 12 x 10 in 10 s)."""
+    figures: list[dict[str, float]] = []
+    benchmark.group = "multiparty"
+    benchmark.pedantic(lambda: figures.append(_launch_script(
+        "bench_ranks_peer.py", "--parties", str(parties), "--kpis", str(kpis), "--repeats", "3")),
+        rounds=1, iterations=1, warmup_rounds=0)
+    benchmark.extra_info.update(parties=parties, kpis=kpis,
+                                slowest_party_seconds=figures[-1]["peer_ranks_seconds"])
+
+
+@pytest.mark.parametrize("n", [1000] if QUICK else [1000, 10_000])
+def test_outsourced_positions(benchmark: Any, n: int) -> None:
+    """Every contribution's position, 3 compute servers (issue 3: n = 10,000 in 60 s)."""
+    figures: list[dict[str, float]] = []
+    benchmark.group = "multiparty"
+    benchmark.pedantic(lambda: figures.append(_launch_script(
+        "bench_ranks_outsourced.py", "--n", str(n), "--repeats", "3")),
+        rounds=1, iterations=1, warmup_rounds=0)
+    benchmark.extra_info.update(n=n, servers=3,
+                                slowest_server_seconds=figures[-1]["outsourced_positions_seconds"])
