@@ -25,6 +25,7 @@ _LIMB_BITS = 16
 _LIMBS = 4  # 4 x 16 bits cover residues below 2**64
 _MAX_INNER = 1 << (53 - 2 * _LIMB_BITS)  # float64 stays exact below this inner dimension
 _MIN_WORK = 4096  # below this many multiply-adds the object loop is just as fast
+_MIN_WORD_OUTPUTS = 2048  # below this many outputs Python ints recombine faster than words
 
 _original: dict[str, Any] = {}
 
@@ -70,15 +71,22 @@ def modmatmul(a: np.ndarray, b: np.ndarray, modulus: int, *, a_reduced: bool = F
         return None
     a_limbs = _limbs(_residues(a, modulus, reduced=a_reduced))
     b_limbs = _limbs(_residues(b, modulus, reduced=b_reduced))
-    # Recombine in 64-bit words: Python ints would cost ~100 ns per output and limb group.
-    p = np.uint64(modulus)
-    total: Any = None
+    groups = []
     for shift in range(2 * _LIMBS - 1):
         group: np.ndarray | None = None
         for j in range(max(0, shift - _LIMBS + 1), min(shift, _LIMBS - 1) + 1):
             partial = np.matmul(a_limbs[j], b_limbs[shift - j]).astype(np.uint64)
             group = partial if group is None else group + partial  # < 4 * 2**53: fits
         assert group is not None
+        groups.append(group)
+    if groups[0].size < _MIN_WORD_OUTPUTS:  # a few numpy calls per word operation: not worth it
+        total: Any = sum(group.astype(object) << (_LIMB_BITS * shift)
+                         for shift, group in enumerate(groups))
+        return np.asarray(total % modulus, dtype=object)
+    # Recombine in 64-bit words: Python ints would cost ~100 ns per output and limb group.
+    p = np.uint64(modulus)
+    total = None
+    for shift, group in enumerate(groups):
         term = mulmod_scalar(group % p, pow(2, _LIMB_BITS * shift, modulus), modulus)
         total = term if total is None else addmod(total, term, p)
     return np.asarray(total, dtype=np.uint64).astype(object)
