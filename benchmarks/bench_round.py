@@ -12,6 +12,7 @@ connection set-up included) and party 0's phases (median over the runs).
 
     .venv/bin/python benchmarks/bench_round.py --firms 12 --kpis 10
     .venv/bin/python benchmarks/bench_round.py --firms 5 --kpis 6 --repeats 5
+    .venv/bin/python benchmarks/bench_round.py --firms 12 --kpis 10 --threshold 1
 
 The last line is ``round_seconds=<median launch-to-exit> firms=<m> kpis=<K> rows=<total>``.
 """
@@ -36,12 +37,15 @@ from smpc_bench.plaintext import reference
 STATISTICS = ("count", "mean", "stdev", "p10", "q1", "median", "q3", "p90")
 
 
-def write_consortium(folder: Path, firms: int, kpis: int, seed: int) -> pd.DataFrame:
+def write_consortium(folder: Path, firms: int, kpis: int, seed: int,
+                     threshold: int | None = None) -> pd.DataFrame:
     """Write ``consortium.toml`` and one CSV per firm into ``folder``; return all rows."""
     rng = random.Random(seed)
     listed = ", ".join(f'"{s}"' for s in STATISTICS)
     lines = [f'[consortium]\nname = "bench {firms} firms"\n',
              "[disclosure]\nmin_contributions = 3\n"]
+    if threshold is not None:
+        lines.append(f"[security]\nthreshold = {threshold}\n")
     for k in range(kpis):
         lines.append(f'[[kpis]]\nname = "kpi{k}"\nlower = 0\nupper = 1000000\ndecimals = 2\n'
                      f"higher_is_better = {'true' if k % 2 else 'false'}\n"
@@ -80,11 +84,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--threshold", type=int, help="[security] threshold (default: MPyC's)")
     args = parser.parse_args()
     walls, phases = [], []
     with tempfile.TemporaryDirectory(prefix="bench-round-") as scratch:
         folder = Path(scratch)
-        everything = write_consortium(folder, args.firms, args.kpis, args.seed)
+        everything = write_consortium(folder, args.firms, args.kpis, args.seed, args.threshold)
         for _ in range(args.repeats):
             started = time.perf_counter()
             outcomes = simulate(folder / "consortium.toml", folder, timeout=args.timeout)
@@ -99,7 +104,7 @@ def main() -> None:
           f"{statistics.median(walls):.2f} s (runs {', '.join(f'{w:.2f}' for w in walls)}); "
           f"party 0 phases (s): {shown}; all released statistics match the plaintext")
     print(f"round_seconds={statistics.median(walls):.2f} firms={args.firms} kpis={args.kpis} "
-          f"rows={len(everything)}")
+          f"rows={len(everything)} threshold={args.threshold or (args.firms - 1) // 2}")
 
 
 if __name__ == "__main__":
