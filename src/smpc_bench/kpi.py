@@ -180,10 +180,17 @@ def encode_table(specs: Sequence[KpiSpec], columns: Sequence[Sequence[object]]) 
     return np.stack(encoded)
 
 
+def _is_missing(value: object) -> bool:
+    """``None``, a float NaN of any width (``np.float32`` too) or ``pandas.NA``/``NaT``."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(value, (float, np.floating)) and math.isnan(float(value))
+
+
 def encode_column_with_missing(
     spec: KpiSpec, values: Sequence[object]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Encode a column where ``None`` or NaN marks a missing cell.
+    """Encode a column where ``None``, NaN (any float type) or ``pandas.NA`` marks a missing cell.
 
     Returns:
         ``(offset_values, valid)``: int64 arrays; missing cells get value 0 and valid 0.
@@ -193,7 +200,7 @@ def encode_column_with_missing(
     encoded = np.zeros(len(values), dtype=np.int64)
     valid = np.zeros(len(values), dtype=np.int64)
     for i, value in enumerate(values):
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if _is_missing(value):
             continue
         encoded[i] = spec.encode_one(value, where=f"row {i + 1}")
         valid[i] = 1

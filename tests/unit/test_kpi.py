@@ -266,3 +266,13 @@ def test_bounds_given_as_float_decimal_or_string_agree():
     c = KpiSpec("x", "0.1", "2.5", decimals=1)
     assert a.span == b.span == c.span == 24
     assert a.lower_units == b.lower_units == c.lower_units == 1
+
+
+def test_missing_markers_of_every_kind_are_missing() -> None:
+    import pandas as pd
+
+    spec = KpiSpec("a", 0, 100)
+    values = [1, None, float("nan"), np.float32("nan"), np.float64("nan"), pd.NA, 7]
+    encoded, valid = encode_column_with_missing(spec, values)
+    assert valid.tolist() == [1, 0, 0, 0, 0, 0, 1]
+    assert encoded.tolist() == [1, 0, 0, 0, 0, 0, 7]
