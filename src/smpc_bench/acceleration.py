@@ -1,16 +1,16 @@
 """Switch on smpc-bench's exactly equivalent speed-ups of MPyC's local arithmetic.
 
-Both replace local computations only (random share generation, interpolation, matrix
-products) with vectorised versions that give bit-for-bit the same results, so parties with and
-without them interoperate.  Set ``SMPC_BENCH_NO_ACCEL=1`` to run MPyC's own code instead (for
-comparisons and debugging).
+They replace local computations only (random share generation, interpolation, matrix
+products, field-array construction) with versions that give bit-for-bit the same results, so
+parties with and without them interoperate.  Set ``SMPC_BENCH_NO_ACCEL=1`` to run MPyC's own
+code instead (for comparisons and debugging).
 """
 
 from __future__ import annotations
 
 import os
 
-from smpc_bench import fast_matmul, fast_sharing
+from smpc_bench import fast_arrays, fast_matmul, fast_sharing
 
 __all__ = ["enabled", "install", "uninstall"]
 
@@ -25,9 +25,11 @@ def install() -> None:
     if enabled():
         fast_sharing.install()
         fast_matmul.install()
+        fast_arrays.install()
 
 
 def uninstall() -> None:
     """Restore MPyC's own functions."""
     fast_sharing.uninstall()
     fast_matmul.uninstall()
+    fast_arrays.uninstall()

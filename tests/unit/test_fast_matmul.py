@@ -67,16 +67,19 @@ def test_falls_through_where_it_does_not_apply() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(data=st.data(), modulus=st.sampled_from(PRIMES))
-def test_property_matches_python_ints(data: st.DataObject, modulus: int) -> None:
-    rows = data.draw(st.integers(1, 70))
-    inner = data.draw(st.integers(1, 90))
-    cols = data.draw(st.integers(1, 70))
-    residues = st.integers(0, modulus - 1)
-    a = np.array(data.draw(st.lists(residues, min_size=rows * inner, max_size=rows * inner)),
-                 dtype=object).reshape(rows, inner)
-    b = np.array(data.draw(st.lists(residues, min_size=inner * cols, max_size=inner * cols)),
-                 dtype=object).reshape(inner, cols)
+@given(rows=st.integers(1, 70), inner=st.integers(1, 90), cols=st.integers(1, 70),
+       seed=st.integers(0, 2**32 - 1), modulus=st.sampled_from(PRIMES),
+       extreme=st.booleans())
+def test_property_matches_python_ints(rows: int, inner: int, cols: int, seed: int, modulus: int,
+                                      extreme: bool) -> None:
+    """Random shapes; residues uniform, or drawn from the extremes 0, 1, p - 2, p - 1."""
+    rng = np.random.default_rng(seed)
+    if extreme:
+        edges = np.array([0, 1, modulus - 2, modulus - 1], dtype=object)
+        a = rng.choice(edges, size=(rows, inner))
+        b = rng.choice(edges, size=(inner, cols))
+    else:
+        a, b = _random(rng, (rows, inner), modulus), _random(rng, (inner, cols), modulus)
     got = modmatmul(a, b, modulus, a_reduced=True, b_reduced=True)
     if got is not None:
         assert np.array_equal(got, _reference(a, b, modulus))
