@@ -1,16 +1,16 @@
 """Switch on smpc-bench's exactly equivalent speed-ups of MPyC's local arithmetic.
 
 They replace local computations only (random share generation, interpolation, matrix
-products, field-array construction) with versions that give bit-for-bit the same results, so
-parties with and without them interoperate.  Set ``SMPC_BENCH_NO_ACCEL=1`` to run MPyC's own
-code instead (for comparisons and debugging).
+products, field-array construction, pseudorandom numbers) with versions that give bit-for-bit
+the same results, so parties with and without them interoperate.  Set
+``SMPC_BENCH_NO_ACCEL=1`` to run MPyC's own code instead (for comparisons and debugging).
 """
 
 from __future__ import annotations
 
 import os
 
-from smpc_bench import fast_arrays, fast_matmul, fast_sharing
+from smpc_bench import fast_arrays, fast_matmul, fast_prf, fast_sharing
 
 __all__ = ["enabled", "install", "uninstall"]
 
@@ -26,6 +26,7 @@ def install() -> None:
         fast_sharing.install()
         fast_matmul.install()
         fast_arrays.install()
+        fast_prf.install()
 
 
 def uninstall() -> None:
@@ -33,3 +34,4 @@ def uninstall() -> None:
     fast_sharing.uninstall()
     fast_matmul.uninstall()
     fast_arrays.uninstall()
+    fast_prf.uninstall()
