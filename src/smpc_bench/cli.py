@@ -28,12 +28,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from smpc_bench.config import ConfigError, Consortium, load_config
+from smpc_bench.config import MAX_SHARE_DECIMALS, ConfigError, Consortium, load_config
+from smpc_bench.disclosure import share_text, unreachable_share
 from smpc_bench.frames import check_frame, read_table, rows_from_frame
 from smpc_bench.kpi import InputError
 from smpc_bench.local_parties import describe, run_parties
 from smpc_bench.metrics import Metric
-from smpc_bench.plaintext import reference
+from smpc_bench.plaintext import firm_shares, reference
 from smpc_bench.threshold import default_threshold
 
 __all__ = ["example_dir", "main", "simulate"]
@@ -175,6 +176,35 @@ def _comparison(consortium: Consortium, files: list[Path], outcome: dict[str, An
     return table
 
 
+def _largest_shares(consortium: Consortium, files: list[Path], outcome: dict[str, Any]
+                    ) -> list[dict[str, Any]]:
+    """Per KPI the dominance rule checks: the largest firm's share (only a demo can see it)."""
+    kpis = consortium.spec.kpis
+    per_firm = [rows_from_frame(read_table(f), kpis, str(f)) for f in files]
+    shares = []
+    for k in consortium.spec.dominance_kpis:
+        values = [[kpis[k].rounded(row[k]) for row in rows if row[k] is not None]
+                  for rows in per_firm]
+        firm_share = firm_shares(values)
+        top = max(range(len(values)), key=lambda i: firm_share[i])
+        shares.append({"kpi": kpis[k].name, "firm": consortium.parties[top].name,
+                       "rows": len(values[top]), "share": float(firm_share[top]),
+                       "no_dominant_firm": outcome["kpis"][k]["no_dominant_firm"]})
+    return shares
+
+
+def _print_largest_shares(shares: list[dict[str, Any]], consortium: Consortium) -> None:
+    if not shares:
+        return
+    print(f"\ndominance rule (at most {share_text(consortium.spec.max_firm_share)} of a total "
+          "per firm): the largest firm's share, from the plaintext (only a demo can see it)")
+    for row in shares:
+        verdict = {True: "released", False: "sum/mean suppressed",
+                   None: "not evaluated: too few firms"}[row["no_dominant_firm"]]
+        shops = f"{row['rows']} shop{'s' if row['rows'] != 1 else ''}"
+        print(f"  {row['kpi']:<18}{row['firm']} ({shops}): {row['share']:.1%}  -> {verdict}")
+
+
 def _print_comparison(table: list[dict[str, Any]]) -> None:
     header = f"{'KPI':<18}{'statistic':<11}{'secure (MPC)':>18}{'plaintext':>18}  match"
     print(header)
@@ -204,12 +234,14 @@ def _demo(args: argparse.Namespace) -> int:
                         costs=args.costs)
     same = all(o["kpis"] == outcomes[0]["kpis"] for o in outcomes)
     table = _comparison(consortium, files, outcomes[0])
+    shares = _largest_shares(consortium, files, outcomes[0])
     ok = same and all(row["match"] is not False for row in table)
     reports = [str((out / firm_folder(i, consortium) / "report.html").resolve())
                for i in range(len(files))]
     if args.json:
         print(json.dumps({"round": consortium.spec.name, "identical_at_all_parties": same,
-                          "all_match": ok, "statistics": table, "reports": reports}, indent=2))
+                          "all_match": ok, "statistics": table, "largest_firm_shares": shares,
+                          "reports": reports}, indent=2))
         return 0 if ok else 1
     print(f"\nall parties released identical results: {'yes' if same else 'NO'}")
     print("plaintext column: computed here from every firm's file, which only a demo can do\n")
@@ -217,6 +249,7 @@ def _demo(args: argparse.Namespace) -> int:
     reasons = sorted({row["suppressed"] for row in table if row["suppressed"]})
     for reason in reasons:
         print(f"\nsuppressed: {reason}")
+    _print_largest_shares(shares, consortium)
     print(f"\neach firm's private report (open in a browser): {out}/<firm>/report.html")
     for path in reports:
         print(f"  {path}")
@@ -261,17 +294,46 @@ def _threshold_text(consortium: Consortium) -> str:
             f"{'s' if threshold != 1 else ''} learn nothing about the others' figures")
 
 
+def _dominance_text(consortium: Consortium) -> str:
+    spec = consortium.spec
+    if spec.max_firm_share >= 1:
+        return "dominance rule: off (max_firm_share = 1)"
+    if not spec.dominance_kpis:
+        return "dominance rule: no KPI asks for a sum or mean"
+    names = ", ".join(spec.kpis[k].name for k in spec.dominance_kpis)
+    return (f"dominance rule: sums and means only where no firm holds more than "
+            f"{share_text(spec.max_firm_share)} of the total ({names})")
+
+
+def _config_warnings(consortium: Consortium) -> list[str]:
+    """Settings that are valid but cannot do what they seem to promise."""
+    spec, firms = consortium.spec, len(consortium.parties)
+    if not unreachable_share(spec, firms):
+        return []
+    # The smallest setting with 4 decimals that a round of equal firms can pass.
+    enough = Fraction(-(-10**MAX_SHARE_DECIMALS // firms), 10**MAX_SHARE_DECIMALS)
+    return [f"with {firms} firms one of them always holds at least "
+            f"{share_text(Fraction(1, firms))} of a total, so with max_firm_share = "
+            f"{float(spec.max_firm_share):g} no sum or mean can ever be released; raise "
+            f"max_firm_share to at least {float(enough):g} (1 switches the rule off) or drop "
+            "sum and mean from the statistics"]
+
+
 def _check(args: argparse.Namespace) -> int:
     consortium = load_config(args.config)
     spec = consortium.spec
     document: dict[str, Any] = {"config": str(args.config), "round": spec.name,
                                 "spec_sha256": spec.digest(), "ok": True,
-                                "threshold": _threshold(consortium)}
+                                "threshold": _threshold(consortium),
+                                "max_firm_share": float(spec.max_firm_share),
+                                "config_warnings": _config_warnings(consortium)}
     lines = [f"{args.config}: valid configuration for {spec.name!r}: {len(spec.kpis)} KPIs, "
              f"{len(consortium.parties)} parties, at least {spec.min_contributions} firms per "
              "statistic",
+             f"  {_dominance_text(consortium)}",
              f"  {_threshold_text(consortium)}",
              f"  round hash {spec.digest()} (every party must see the same hash)"]
+    lines += [f"  warning: {warning}" for warning in document["config_warnings"]]
     if args.data:
         check = check_frame(read_table(args.data), spec.kpis, source=args.data,
                             label_column=consortium.output.label_column)

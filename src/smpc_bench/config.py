@@ -16,6 +16,11 @@ Example (relative paths are relative to the configuration file)::
     # value to it (a chain with three shops counts once).  Default 5, never below 3, and not
     # above the number of parties.
     min_contributions = 3
+    # Dominance: a sum or mean is released only if no single firm (its shops together)
+    # contributes more than this share of the KPI's total.  A number above 0 and at most 1,
+    # at most 4 decimals; default 0.25; 1 switches the rule off.  With 3 firms one of them
+    # always holds at least a third of a total, so 0.25 would withhold every sum and mean.
+    max_firm_share = 0.5
 
     [security]
     # How many firms may pool everything they see without learning the others' figures.
@@ -69,18 +74,22 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from smpc_bench.kpi import KpiSpec
 from smpc_bench.metrics import DEFAULT_METRICS, Metric
-from smpc_bench.round_spec import RoundSpec
+from smpc_bench.round_spec import DEFAULT_MAX_FIRM_SHARE, RoundSpec, exact_share
 from smpc_bench.secure_table import DEFAULT_RADIX_BITS
 from smpc_bench.threshold import check_threshold
 
 __all__ = [
     "ABSOLUTE_MIN_CONTRIBUTIONS",
+    "DEFAULT_MAX_FIRM_SHARE",
     "DEFAULT_MIN_CONTRIBUTIONS",
+    "MAX_SHARE_DECIMALS",
     "REPORT_FORMATS",
     "ConfigError",
     "Consortium",
@@ -96,6 +105,8 @@ __all__ = [
 DEFAULT_MIN_CONTRIBUTIONS = 5
 #: The configuration may not go below this.
 ABSOLUTE_MIN_CONTRIBUTIONS = 3
+#: ``max_firm_share`` is written with at most this many decimals (0.3333, not 1/3).
+MAX_SHARE_DECIMALS = 4
 #: Report files a round can write.
 REPORT_FORMATS = ("json", "csv", "html")
 
@@ -330,8 +341,28 @@ def _parse_positions(table: dict[str, Any]) -> PositionSettings:
     return settings
 
 
+def _max_firm_share(disclosure: dict[str, Any]) -> Fraction:
+    """``[disclosure] max_firm_share`` as the exact fraction its decimal text denotes."""
+    value = disclosure.get("max_firm_share", DEFAULT_MAX_FIRM_SHARE)
+    if isinstance(value, Fraction):
+        return value
+    problem = (f"disclosure.max_firm_share must be a number above 0 and at most 1 with at most "
+               f"{MAX_SHARE_DECIMALS} decimals, e.g. 0.25 for 25% (1 switches the dominance "
+               f"rule off); got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(problem)
+    # TOML hands over a binary float; its shortest repr is the decimal the file says.
+    decimal = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not decimal.is_finite() or int(decimal.as_tuple().exponent) < -MAX_SHARE_DECIMALS:
+        raise ConfigError(problem)
+    try:
+        return exact_share(decimal)
+    except ValueError:
+        raise ConfigError(problem) from None
+
+
 def _min_contributions(disclosure: dict[str, Any], parties: Sequence[PartyEntry]) -> int:
-    _check_keys(disclosure, {"min_contributions"}, "[disclosure]")
+    _check_keys(disclosure, {"min_contributions", "max_firm_share"}, "[disclosure]")
     value = disclosure.get("min_contributions", DEFAULT_MIN_CONTRIBUTIONS)
     if isinstance(value, bool) or not isinstance(value, int) \
             or value < ABSOLUTE_MIN_CONTRIBUTIONS:
@@ -390,6 +421,7 @@ def parse_config(document: dict[str, Any], *, base: Path | None = None,
     if len(set(names)) != len(names):
         raise ConfigError(f"party names must be unique, got {names}")
     min_contributions = _min_contributions(_table(document, "disclosure"), parties)
+    max_firm_share = _max_firm_share(_table(document, "disclosure"))
     threshold = _threshold(_table(document, "security"), parties)
     tls = _table(document, "tls")
     _check_keys(tls, {"ca"}, "[tls]")
@@ -401,6 +433,7 @@ def parse_config(document: dict[str, Any], *, base: Path | None = None,
             min_contributions=min_contributions,
             radix_bits=consortium.get("radix_bits", DEFAULT_RADIX_BITS),
             threshold=threshold,
+            max_firm_share=max_firm_share,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None

@@ -64,6 +64,8 @@ def outcome_to_dict(outcome: RoundOutcome) -> dict[str, Any]:
             "count": outcome.counts[k],
             "rejected": outcome.rejected[k],
             "enough_firms": outcome.enough_firms[k] if outcome.enough_firms else None,
+            "no_dominant_firm": (outcome.no_dominant_firm[k] if outcome.no_dominant_firm
+                                 else None),
             "statistics": statistics,
         })
     return {
@@ -73,6 +75,7 @@ def outcome_to_dict(outcome: RoundOutcome) -> dict[str, Any]:
         "parties": outcome.parties,
         "rows_per_party": outcome.rows_per_party,
         "min_contributions": outcome.spec.min_contributions,
+        "max_firm_share": exact_text(outcome.spec.max_firm_share),
         "kpis": kpis,
         "timings": [{"phase": name, "seconds": round(sec, 4)} for name, sec in outcome.timings],
         "bytes_sent": outcome.bytes_sent,

@@ -182,7 +182,8 @@ def with_statistics(consortium: Consortium, metrics: Sequence[Metric]) -> Consor
     spec = consortium.spec
     new_spec = RoundSpec.create(spec.name, spec.kpis, [tuple(metrics)] * len(spec.kpis),
                                 min_contributions=spec.min_contributions,
-                                radix_bits=spec.radix_bits, threshold=spec.threshold)
+                                radix_bits=spec.radix_bits, threshold=spec.threshold,
+                                max_firm_share=spec.max_firm_share)
     return replace(consortium, spec=new_spec)
 
 

@@ -21,7 +21,12 @@ from typing import Any
 import numpy as np
 
 from smpc_bench import driver, threshold
-from smpc_bench.disclosure import release_plan, secure_enough_contributors
+from smpc_bench.disclosure import (
+    dominance_verdicts,
+    release_plan,
+    secure_dominance_bits,
+    secure_enough_contributors,
+)
 from smpc_bench.kpi import KpiSpec
 from smpc_bench.metrics import Metric
 from smpc_bench.reveal import Released, decode
@@ -71,6 +76,9 @@ class RoundOutcome:
             (e.g. its own ranks), or None.
         timings: ``(phase, seconds)`` in order.
         bytes_sent: Bytes this party sent to the others during the round.
+        no_dominant_firm: Per KPI, the released verdict of the dominance rule (True: no firm
+            holds more than ``spec.max_firm_share`` of the total); None where the rule was not
+            evaluated (off, no sum or mean asked for, or the contributors rule failed).
     """
 
     spec: RoundSpec
@@ -85,6 +93,7 @@ class RoundOutcome:
     bytes_sent: int = 0
     enough_firms: list[bool] = field(default_factory=list)
     private: Any = None
+    no_dominant_firm: list[bool | None] = field(default_factory=list)
 
 
 def encode_rows(kpis: Sequence[KpiSpec], rows: Sequence[Sequence[object]]) -> tuple[np.ndarray,
@@ -162,6 +171,21 @@ def _share(mpc: Any, sectype: Any, own: np.ndarray, rows_per_party: list[int]) -
 
 async def _open_all(mpc: Any, arrays: list[Any]) -> list[Any]:
     return list(await asyncio.gather(*(mpc.output(a) for a in arrays)))
+
+
+def _disclosure_outputs(table: SecureTable, rows_per_party: list[int], spec: RoundSpec
+                        ) -> list[Any]:
+    """What is opened before any statistic: counts, rejected cells, the disclosure bits.
+
+    The dominance bits are last and present only if the rule checks some KPI (a public fact
+    of the spec), so every party opens the same shapes.
+    """
+    enough = secure_enough_contributors(table.valid, rows_per_party, spec.min_contributions)
+    outputs = [np.sum(table.valid, axis=1), table.rejected, enough]
+    dominance = secure_dominance_bits(table, rows_per_party, spec, enough)
+    if dominance is not None:
+        outputs.append(dominance)
+    return outputs
 
 
 async def _release(
@@ -246,22 +270,25 @@ async def statistics_round(
     if total_rows == 0:
         raise ValueError("no party contributed any rows")
     moments = any(m.kind in ("variance", "stdev") for m in spec.all_metrics)
-    sizing = size_for(spec.kpis, total_rows, moments=moments)
+    sizing = size_for(spec.kpis, total_rows, moments=moments,
+                      dominance=[spec.kpis[k] for k in spec.dominance_kpis],
+                      max_firm_share=spec.max_firm_share)
     sectype = mpc.SecInt(sizing.field_bits)
     digits = encode_digits(offsets, sizing.value_bits, spec.radix_bits)
     sec_digits = _share(mpc, sectype, digits, rows_per_party)
     sec_valid = _share(mpc, sectype, claimed_valid, rows_per_party)
     table = SecureTable.from_digits(spec.kpis, sizing, sec_digits, sec_valid,
                                     radix_bits=spec.radix_bits)
-    enough = secure_enough_contributors(table.valid, rows_per_party, spec.min_contributions)
     counts_and_rejected = await driver.phase(
-        "sharing inputs", _open_all(mpc, [np.sum(table.valid, axis=1), table.rejected, enough]),
+        "sharing inputs", _open_all(mpc, _disclosure_outputs(table, rows_per_party, spec)),
         timeouts.compute, log=log)
     counts = [int(c) for c in counts_and_rejected[0]]
     rejected = [int(c) for c in counts_and_rejected[1]]
     enough_firms = [bool(int(c)) for c in counts_and_rejected[2]]
+    no_dominant_firm = dominance_verdicts(
+        spec, counts_and_rejected[3] if spec.dominance_kpis else None, enough_firms)
     results = summarize(table, spec.all_metrics, counts=counts)
-    rows, suppressed = release_plan(spec, counts, enough_firms)
+    rows, suppressed = release_plan(spec, counts, enough_firms, no_dominant_firm)
     released = await _release(mpc, results, rows, spec.kpis, counts, timeouts, log)
     own_private = None
     if private is not None:
@@ -275,4 +302,4 @@ async def statistics_round(
     log.record("total", time.perf_counter() - started)
     return RoundOutcome(spec, mpc.pid, len(mpc.parties), list(rows_per_party), counts, rejected,
                         released, suppressed, list(log.timings), bytes_sent, enough_firms,
-                        own_private)
+                        own_private, no_dominant_firm)

@@ -15,7 +15,7 @@ import numpy as np
 
 from smpc_bench.metrics import Metric
 
-__all__ = ["NUMPY_METHOD", "reference"]
+__all__ = ["NUMPY_METHOD", "firm_shares", "reference"]
 
 NUMPY_METHOD = {
     "exclusive": "weibull",
@@ -25,6 +25,17 @@ NUMPY_METHOD = {
     "midpoint": "midpoint",
     "nearest-rank": "inverted_cdf",
 }
+
+
+def firm_shares(values_by_firm: Sequence[Sequence[Fraction]]) -> list[Fraction]:
+    """Each firm's share of a KPI's total, as the dominance rule measures it.
+
+    A firm's contribution is the absolute value of the sum of its valid values; the shares are
+    relative to the sum of those absolute values (all 0 when every firm's total is 0).
+    """
+    magnitudes = [abs(sum(values, Fraction(0))) for values in values_by_firm]
+    whole = sum(magnitudes, Fraction(0))
+    return [m / whole if whole else Fraction(0) for m in magnitudes]
 
 
 def reference(metric: Metric, values: Sequence[Fraction]) -> float | int | None:

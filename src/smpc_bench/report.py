@@ -24,7 +24,7 @@ from typing import Any
 
 from smpc_bench import __version__
 from smpc_bench.config import REPORT_FORMATS, Consortium
-from smpc_bench.disclosure import CONTRIBUTOR_RULE
+from smpc_bench.disclosure import rules_text
 from smpc_bench.metrics import Metric
 from smpc_bench.outcome_json import exact_text
 from smpc_bench.own_position import PrivatePosition, own_section
@@ -121,6 +121,8 @@ def build_report(
             "count": outcome.counts[k],
             "rejected": outcome.rejected[k],
             "enough_firms": outcome.enough_firms[k] if outcome.enough_firms else None,
+            "no_dominant_firm": (outcome.no_dominant_firm[k] if outcome.no_dominant_firm
+                                 else None),
             "statistics": statistics,
             "own": own_section(kpi, spec.metrics[k], released, own_values,
                                positions[k] if positions is not None else None,
@@ -139,7 +141,8 @@ def build_report(
             "firm": firm,
             "rows_per_party": outcome.rows_per_party,
             "min_contributions": spec.min_contributions,
-            "disclosure_rule": CONTRIBUTOR_RULE.format(min=spec.min_contributions),
+            "max_firm_share": float(spec.max_firm_share),
+            "disclosure_rule": rules_text(spec),
             "local_simulation": outcome.parties == 1,
             "timings": [{"phase": name, "seconds": round(sec, 4)}
                         for name, sec in outcome.timings],

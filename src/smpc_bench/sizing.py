@@ -9,12 +9,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from smpc_bench.kpi import KpiSpec
 
-__all__ = ["Sizing", "size_for"]
+__all__ = ["Sizing", "dominance_bits", "magnitude_bits", "size_for"]
 
 from smpc_bench.quantile_methods import MAX_QUANTILE_DENOMINATOR
+
+
+def magnitude_bits(specs: Sequence[KpiSpec], max_rows: int) -> int:
+    """Signed bit length of any firm's (or all firms') total of actual values of ``specs``.
+
+    Unlike every other quantity, the dominance rule of :mod:`smpc_bench.disclosure` sees the
+    lower bounds inside the MPC: a firm's total is its offset sum plus ``lower`` times its
+    (secret) number of valid cells.  So its size is ``max_rows`` times the largest absolute
+    bound, not the span.
+    """
+    largest = max(max(abs(s.lower_units), abs(s.lower_units + s.span)) for s in specs)
+    return (max_rows * largest).bit_length() + 1
+
+
+def dominance_bits(specs: Sequence[KpiSpec], max_rows: int, share_denominator: int) -> int:
+    """Bit length ``l`` of the dominance comparison, for ``mpc.np_sgn(..., l=l)``.
+
+    The comparison tests ``numerator * total - denominator * |firm total| < 0`` with
+    ``numerator <= denominator`` and ``|firm total| <= total <= max_rows * largest bound``, so
+    its argument lies within ``+-denominator * max_rows * largest bound``; MPyC needs it in
+    ``[-2**(l-1), 2**(l-1))``.
+    """
+    return magnitude_bits(specs, max_rows) + share_denominator.bit_length()
 
 
 @dataclass(frozen=True)
@@ -34,7 +58,9 @@ class Sizing:
     field_bits: int
 
 
-def size_for(specs: Sequence[KpiSpec], max_rows: int, *, moments: bool = True) -> Sizing:
+def size_for(specs: Sequence[KpiSpec], max_rows: int, *, moments: bool = True,
+             dominance: Sequence[KpiSpec] = (), max_firm_share: Fraction = Fraction(1)
+             ) -> Sizing:
     """Choose bit lengths that keep every statistic exact.
 
     Args:
@@ -42,6 +68,9 @@ def size_for(specs: Sequence[KpiSpec], max_rows: int, *, moments: bool = True) -
         max_rows: Upper bound on the number of contributions (rows).
         moments: Whether variance/standard deviation may be computed; they need
             ``n**2 * 2**(2*value_bits)`` to fit, which is the largest intermediate value.
+        dominance: The KPIs the dominance rule checks (see
+            :attr:`smpc_bench.round_spec.RoundSpec.dominance_kpis`); empty when it is off.
+        max_firm_share: The rule's share; its denominator widens the comparison.
 
     Returns:
         The :class:`Sizing`.
@@ -58,6 +87,10 @@ def size_for(specs: Sequence[KpiSpec], max_rows: int, *, moments: bool = True) -
     # (they are added back in the clear), so they do not widen the field.
     position_bits = (MAX_QUANTILE_DENOMINATOR * (max_rows + 2)).bit_length() + 1  # signed
     compare_bits = max(value_bits + 2, position_bits, count_bits + 3, 32)
+    if dominance:
+        # Only this rule brings the lower bounds into the MPC, and only when it is on.
+        compare_bits = max(compare_bits,
+                           dominance_bits(dominance, max_rows, max_firm_share.denominator))
     # The field must hold, without wrapping: sums n * 2**value_bits, quantile numerators
     # denominator * 2**value_bits and, for variances, c * S2 - S1**2 < n**2 * 2**(2*value_bits).
     largest = max(count_bits, denominator_bits + 1) + value_bits + 1

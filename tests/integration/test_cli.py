@@ -45,6 +45,14 @@ def test_demo_runs_the_example_and_writes_valid_reports(tmp_path: Path) -> None:
     assert "connecting" in result.stderr and "computing and releasing" in result.stderr
     # Opening hours: Epsilon left it blank, so only 4 of 5 firms contributed: suppressed.
     assert "opening_hours     median             suppressed" in result.stdout
+    # Dominance: Alfa's three shops hold more than 25% of every total (44% of revenue), so
+    # the revenue sum and every mean are suppressed; quantiles and stdev are not.
+    assert "revenue           sum                suppressed" in result.stdout
+    assert "gross_margin      mean               suppressed" in result.stdout
+    assert "revenue           median                830,000" in result.stdout
+    assert "one firm contributes more than 25% of the total (the dominance rule" in result.stdout
+    assert "revenue           Bakkerij Alfa (3 shops): 43.7%  -> sum/mean suppressed" \
+        in result.stdout
     consortium = load_config(EXAMPLE / "consortium.toml")
     schema = report_schema()
     folders = sorted((tmp_path / "smpc-bench-demo").iterdir())
@@ -60,6 +68,10 @@ def test_demo_runs_the_example_and_writes_valid_reports(tmp_path: Path) -> None:
     assert [(e["label"], e["value"]) for e in own] == [
         ("Alfa Centrum", "61.5"), ("Alfa Noord", "58.9"), ("Alfa Station", "63.2")]
     assert alfa["kpis"][5]["statistics"]["median"]["status"] == "suppressed"
+    assert [k["no_dominant_firm"] for k in alfa["kpis"]] == [False] * 5 + [None]
+    assert "the dominance rule" in alfa["kpis"][0]["statistics"]["sum"]["reason"]
+    assert "fewer than 5 firms" in alfa["kpis"][5]["statistics"]["mean"]["reason"]
+    assert alfa["round"]["max_firm_share"] == 0.25
     # Private positions (smpc_bench.ranks) against pandas: rank 'min', percentile 'mean'.
     everything = pd.concat([pd.read_csv(EXAMPLE / f"{n}.csv") for n in
                             ("alfa", "beta", "gamma", "delta", "epsilon")], ignore_index=True)
@@ -90,12 +102,21 @@ def _pandas_answer(frame: pd.DataFrame, name: str, statistic: str) -> Fraction |
     return float(values.quantile(fraction, interpolation=method))
 
 
+def _largest_firm_share(frame: pd.DataFrame, name: str) -> Fraction:
+    """The dominance rule's measure: the largest |firm total| over the sum of |firm totals|."""
+    totals = [abs(sum((Fraction(str(v)) for v in group.dropna()), Fraction(0)))
+              for _, group in frame.groupby("firm")[name]]
+    whole = sum(totals, Fraction(0))
+    return max(totals) / whole if whole else Fraction(0)
+
+
 def _generated_consortium(folder: Path, parties: int, seed: int) -> pd.DataFrame:
     """Tiny random data: 1-2 rows per firm; 'rare' is filled in by two firms only."""
     rng = random.Random(seed)
     stats = ", ".join(f'"{s}"' for s in STATISTICS)
+    # Half, not the default quarter: with three firms one always holds a third of a total.
     lines = [f'[consortium]\nname = "generated {parties}"\n',
-             "[disclosure]\nmin_contributions = 3\n"]
+             "[disclosure]\nmin_contributions = 3\nmax_firm_share = 0.5\n"]
     for name, lower, upper, decimals, better in (("revenue", 0, 2_000_000, 0, "true"),
                                                  ("margin", -20, 80, 2, "true"),
                                                  ("rare", 0, 100, 1, "false")):
@@ -127,6 +148,7 @@ def test_simulate_generated_consortia_equals_pandas(tmp_path: Path, parties: int
     assert all(o["kpis"] == outcomes[0]["kpis"] for o in outcomes), "parties disagree"
     for kpi in outcomes[0]["kpis"]:
         firms = everything.dropna(subset=[kpi["name"]])["firm"].nunique()
+        dominated = _largest_firm_share(everything, kpi["name"]) > Fraction(1, 2)
         for statistic, item in kpi["statistics"].items():
             expected = _pandas_answer(everything, kpi["name"], statistic)
             if statistic == "count":
@@ -134,6 +156,10 @@ def test_simulate_generated_consortia_equals_pandas(tmp_path: Path, parties: int
                 continue
             if firms < 3:  # the disclosure rule counts firms, not rows
                 assert item["suppressed"] and item["value"] is None, (kpi["name"], statistic)
+                continue
+            if dominated and statistic in ("sum", "mean"):  # the dominance rule
+                assert "the dominance rule" in item["suppressed"], (kpi["name"], statistic)
+                assert item["value"] is None
                 continue
             assert item["suppressed"] is None, (kpi["name"], statistic)
             if isinstance(expected, Fraction):
@@ -263,6 +289,7 @@ def test_run_uses_configured_addresses_and_tls_certificates(tmp_path: Path) -> N
 @pytest.mark.parametrize(("old", "new"), [
     ("upper = 168", "upper = 167"),
     ("[disclosure]", "[positions]\nbands = 10\n\n[disclosure]"),
+    ("max_firm_share = 0.25", "max_firm_share = 0.3"),  # the dominance rule is agreed too
 ])
 def test_run_with_different_configs_stops_every_party(tmp_path: Path, old: str, new: str
                                                       ) -> None:

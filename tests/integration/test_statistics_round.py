@@ -23,6 +23,7 @@ name = "generated consortium"
 
 [disclosure]
 min_contributions = {min_contributions}
+max_firm_share = 0.5
 
 [[kpis]]
 name = "revenue"
@@ -66,20 +67,35 @@ def _run(folder: Path, files: list[Path], timeout: float = 240) -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in outputs]
 
 
+def _dominated(per_firm: list[list[Fraction]], share: Fraction) -> bool:
+    """The dominance rule's oracle: some |firm total| above ``share`` of all |firm totals|."""
+    magnitudes = [abs(sum(values, Fraction(0))) for values in per_firm]
+    return any(m > share * sum(magnitudes) for m in magnitudes)
+
+
 def _check_against_plaintext(folder: Path, files: list[Path], outcomes: list[dict]) -> None:
     consortium = load_config(folder / "consortium.toml")
-    rows = [row for f in files
-            for row in rows_from_frame(read_table(f), consortium.spec.kpis)]
+    spec = consortium.spec
+    firm_rows = [rows_from_frame(read_table(f), spec.kpis) for f in files]
+    rows = [row for firm in firm_rows for row in firm]
     assert all(o["kpis"] == outcomes[0]["kpis"] for o in outcomes), "parties disagree"
-    for k, kpi in enumerate(consortium.spec.kpis):
+    for k, kpi in enumerate(spec.kpis):
         values = [kpi.rounded(row[k]) for row in rows if row[k] is not None]
+        per_firm = [[kpi.rounded(row[k]) for row in firm if row[k] is not None]
+                    for firm in firm_rows]
+        enough = sum(1 for firm in per_firm if firm) >= spec.min_contributions
+        dominated = enough and _dominated(per_firm, spec.max_firm_share)
         released = outcomes[0]["kpis"][k]
         assert released["count"] == len(values)
+        assert released["no_dominant_firm"] == (
+            not dominated if enough and k in spec.dominance_kpis else None)
         for name, item in released["statistics"].items():
             metric = Metric.parse(name)
             expected = reference(metric, values)
+            withheld = metric.kind != "count" and (
+                not enough or (dominated and metric.kind in ("sum", "mean")))
+            assert bool(item["suppressed"]) == withheld, (kpi.name, name)
             if item["suppressed"]:
-                assert len(values) < consortium.spec.min_contributions
                 continue
             if metric.kind == "stdev":
                 assert item["value_float"] == pytest.approx(expected, rel=1e-12), name

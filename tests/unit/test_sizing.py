@@ -6,12 +6,20 @@ data stay exact) is checked in ``tests/protocol/test_core_m1.py``.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smpc_bench.kpi import MAX_VALUE_BITS, KpiSpec
-from smpc_bench.sizing import MAX_QUANTILE_DENOMINATOR, Sizing, size_for
+from smpc_bench.sizing import (
+    MAX_QUANTILE_DENOMINATOR,
+    Sizing,
+    dominance_bits,
+    magnitude_bits,
+    size_for,
+)
 
 #: MPyC's prime for SecInt(l) has l + sec_param + 2 = l + 32 bits, so it represents signed
 #: values of absolute value below 2**(l + 30) for sure (the protocol tests check the prime).
@@ -119,3 +127,46 @@ def test_sizing_is_a_frozen_value():
     sizing = size_for([spec_with_bits(8)], 10)
     with pytest.raises(AttributeError):
         sizing.field_bits = 8  # type: ignore[misc]
+
+
+# The dominance rule (smpc_bench.disclosure) compares denominator * |firm total| with
+# numerator * (sum of |firm totals|): the lower bounds enter the MPC, but only when it is on.
+
+EXTREME_SPECS = [spec_with_bits(MAX_VALUE_BITS, "wide"),
+                 KpiSpec("far", -(10**15), -(10**15) + 1000),
+                 KpiSpec("across", -(2**47), 2**47 - 1),
+                 KpiSpec("cents", 0, "999999999.99", decimals=2)]
+
+
+@pytest.mark.parametrize("spec", EXTREME_SPECS, ids=lambda s: s.name)
+@pytest.mark.parametrize("max_rows", [1, 7, 10_000, 10**7])
+@pytest.mark.parametrize("share", [Fraction(1, 4), Fraction(1, 3), Fraction(1, 10_000),
+                                   Fraction(9_999, 10_000)])
+def test_dominance_comparison_fits_with_every_row_at_the_extreme_bound(spec, max_rows, share):
+    """n rows all at the bound farthest from zero, held by one firm or spread over many."""
+    extreme = max(abs(spec.lower_units), abs(spec.lower_units + spec.span))
+    total = max_rows * extreme  # the largest firm total and the largest sum of magnitudes
+    bits = dominance_bits([spec], max_rows, share.denominator)
+    sizing = size_for([spec], max_rows, dominance=[spec], max_firm_share=share)
+    # np_sgn(x, l) needs -2**(l-1) <= x < 2**(l-1): the two ends of the compared quantity.
+    for compared in (share.numerator * total - share.denominator * total,  # one firm: fails
+                     share.numerator * total,  # a firm with nothing
+                     -share.denominator * total, share.denominator * total):
+        assert -(2 ** (bits - 1)) <= compared < 2 ** (bits - 1)
+    # |firm total| for the secure sign of ranges across zero.
+    assert total < 2 ** (magnitude_bits([spec], max_rows) - 1)
+    assert sizing.field_bits >= bits  # MPyC's prime then holds the comparison's masks too
+    assert share.denominator * total < 2 ** (sizing.field_bits + HEADROOM)
+
+
+def test_dominance_widens_only_when_on_and_only_for_its_kpis():
+    far = KpiSpec("far", 10**12, 10**12 + 1000)
+    plain = size_for([far], 50)
+    assert size_for([far], 50, dominance=[], max_firm_share=Fraction(1, 4)) == plain
+    wider = size_for([far], 50, dominance=[far], max_firm_share=Fraction(1, 4))
+    assert wider.field_bits >= dominance_bits([far], 50, 4) > plain.field_bits
+    assert (wider.value_bits, wider.count_bits) == (plain.value_bits, plain.count_bits)
+    # The bakery's revenue (0 to 5,000,000 EUR) at nine rows stays in the 64-bit prime.
+    revenue = KpiSpec("revenue", 0, 5_000_000)
+    assert size_for([revenue], 9, dominance=[revenue],
+                    max_firm_share=Fraction(1, 4)) == size_for([revenue], 9)
