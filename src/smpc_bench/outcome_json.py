@@ -12,7 +12,7 @@ from typing import Any
 from smpc_bench.peer_round import RoundOutcome
 from smpc_bench.reveal import Released
 
-__all__ = ["exact_text", "outcome_to_dict", "parse_exact"]
+__all__ = ["exact_text", "kpi_verdicts", "outcome_to_dict", "parse_exact"]
 
 
 def exact_text(value: Released) -> str | None:
@@ -46,6 +46,17 @@ def parse_exact(text: str | None) -> Released:
     return Fraction(text)
 
 
+def kpi_verdicts(outcome: RoundOutcome, k: int) -> dict[str, Any]:
+    """KPI ``k``'s released count, rejected inputs and disclosure-rule bits (None if not run)."""
+    return {
+        "count": outcome.counts[k],
+        "rejected": outcome.rejected[k],
+        "enough_firms": outcome.enough_firms[k] if outcome.enough_firms else None,
+        "no_dominant_firm": (outcome.no_dominant_firm[k] if outcome.no_dominant_firm
+                             else None),
+    }
+
+
 def outcome_to_dict(outcome: RoundOutcome) -> dict[str, Any]:
     """Plain data (for ``json.dumps``) describing everything the party learned."""
     kpis = []
@@ -61,11 +72,7 @@ def outcome_to_dict(outcome: RoundOutcome) -> dict[str, Any]:
         kpis.append({
             "name": kpi.name,
             "unit": kpi.unit,
-            "count": outcome.counts[k],
-            "rejected": outcome.rejected[k],
-            "enough_firms": outcome.enough_firms[k] if outcome.enough_firms else None,
-            "no_dominant_firm": (outcome.no_dominant_firm[k] if outcome.no_dominant_firm
-                                 else None),
+            **kpi_verdicts(outcome, k),
             "statistics": statistics,
         })
     return {

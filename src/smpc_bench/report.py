@@ -26,7 +26,7 @@ from smpc_bench import __version__
 from smpc_bench.config import REPORT_FORMATS, Consortium
 from smpc_bench.disclosure import rules_text
 from smpc_bench.metrics import Metric
-from smpc_bench.outcome_json import exact_text
+from smpc_bench.outcome_json import exact_text, kpi_verdicts
 from smpc_bench.own_position import PrivatePosition, own_section
 from smpc_bench.peer_round import RoundOutcome
 
@@ -118,11 +118,7 @@ def build_report(
             "lower": exact_text(kpi.decode(0)),
             "upper": exact_text(kpi.decode(kpi.span)),
             "higher_is_better": kpi.higher_is_better,
-            "count": outcome.counts[k],
-            "rejected": outcome.rejected[k],
-            "enough_firms": outcome.enough_firms[k] if outcome.enough_firms else None,
-            "no_dominant_firm": (outcome.no_dominant_firm[k] if outcome.no_dominant_firm
-                                 else None),
+            **kpi_verdicts(outcome, k),
             "statistics": statistics,
             "own": own_section(kpi, spec.metrics[k], released, own_values,
                                positions[k] if positions is not None else None,
