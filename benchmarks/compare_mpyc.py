@@ -134,15 +134,18 @@ class _Stopwatch:
         self.cpu_started = time.process_time()
         self.bytes_started = _bytes_sent(mpc)
         self.steps: dict[str, float] = {}
+        self.step_cpu: dict[str, float] = {}
         self.step_bytes: dict[str, int] = {}
         self._last = self.started
+        self._last_cpu = self.cpu_started
         self._last_bytes = self.bytes_started
 
     def step(self, name: str) -> None:
-        now, sent = time.perf_counter(), _bytes_sent(self.mpc)
+        now, cpu, sent = time.perf_counter(), time.process_time(), _bytes_sent(self.mpc)
         self.steps[name] = now - self._last
+        self.step_cpu[name] = cpu - self._last_cpu
         self.step_bytes[name] = sent - self._last_bytes
-        self._last, self._last_bytes = now, sent
+        self._last, self._last_cpu, self._last_bytes = now, cpu, sent
 
     def result(self) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -152,6 +155,7 @@ class _Stopwatch:
         }
         if self.steps:
             record["steps"] = self.steps
+            record["step_cpu"] = self.step_cpu
             record["step_bytes"] = self.step_bytes
         return record
 

@@ -16,14 +16,15 @@ are what a regression gate can enforce and what predicts the run time on a real 
 What is counted (by wrapping MPyC 0.11's ``Runtime`` methods for the duration of the block):
 
 * **openings**: calls of ``Runtime.output`` and the elements opened; ``library_openings`` are
-  the calls made from outside MPyC's own code: the declared outputs, plus the openings a
-  library protocol makes itself (e.g. the uniformly random shuffled destinations of
-  :mod:`smpc_bench.secure_shuffle`); the others are the masked openings inside MPyC's
-  sub-protocols (comparisons, bit decompositions, zero tests).
+  the declared outputs, plus the openings a library protocol makes itself (e.g. the uniformly
+  random shuffled destinations of :mod:`smpc_bench.secure_shuffle`); the others are the masked
+  openings inside sub-protocols: MPyC's (comparisons, bit decompositions, zero tests) and the
+  comparisons of :mod:`smpc_bench.comparison`.
 * **reshares**: calls of ``Runtime._reshare`` (one per secure multiplication, inner product or
   matrix product, scalar or vectorised) and the field elements reshared.
 * **comparisons**: calls of ``Runtime.np_sgn``/``sgn`` (every secure ``<``, ``==``, sign or zero
-  test goes through them) and the elements compared; ``comparison_bits`` weighs every element
+  test of MPyC goes through them) and of :func:`smpc_bench.comparison.less_than_zero`, and the
+  elements compared; ``comparison_bits`` weighs every element
   by its bit length ``l``, which is what the comparison's traffic and work grow with.
 * **bit decompositions**: calls of ``Runtime.np_to_bits``/``to_bits``, elements and bits.
 * **inputs**: calls of ``Runtime._distribute`` (``mpc.input``) and elements; **transfers**.
@@ -92,6 +93,7 @@ from collections.abc import Callable, Coroutine, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, TypeVar
 
+from smpc_bench import comparison
 from smpc_bench.driver import runtime
 
 __all__ = ["Costs", "format_costs", "report_costs", "run", "track"]
@@ -102,7 +104,11 @@ T = TypeVar("T")
 COMMUNICATING = ("_distribute", "output", "_reshare", "transfer")
 
 #: Frames of these files are wrappers, skipped when deciding who called ``output``.
-_WRAPPER_FILES = {os.path.abspath(__file__)}
+_WRAPPER_FILES = {os.path.abspath(__file__),
+                  os.path.join(os.path.dirname(os.path.abspath(__file__)), "shares.py")}
+
+#: Our own sub-protocols whose openings are masked like MPyC's (not declared outputs).
+_SUBPROTOCOL_FILES = {os.path.join(os.path.dirname(os.path.abspath(__file__)), "comparison.py")}
 
 
 @dataclass
@@ -117,9 +123,9 @@ class Costs:
         bytes: Bytes this party sent (headers included), per peer index.
         reshares: ``_reshare`` calls; ``reshared_elements``: field elements reshared.
         openings: ``output`` calls; ``opened_elements``: elements opened;
-            ``library_openings``: calls made from outside MPyC's own code.
-        comparisons: ``np_sgn``/``sgn`` calls; ``compared_elements``: elements compared;
-            ``comparison_bits``: elements times their bit length.
+            ``library_openings``: calls made outside the masked sub-protocols.
+        comparisons: ``np_sgn``/``sgn``/``less_than_zero`` calls; ``compared_elements``:
+            elements compared; ``comparison_bits``: elements times their bit length.
         bit_decompositions: ``np_to_bits``/``to_bits`` calls; ``decomposed_elements`` and
             ``decomposed_bits``.
         inputs: ``_distribute`` calls; ``input_elements``: elements input; ``transfers``:
@@ -218,8 +224,11 @@ def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: s
     return kwargs.get(name, default)
 
 
-def _called_from_mpyc() -> bool:
-    """Whether the caller of the wrapped method (wrappers skipped) is MPyC's own code."""
+def _called_from_subprotocol() -> bool:
+    """Whether the caller of the wrapped method (wrappers skipped) is a sub-protocol.
+
+    That is MPyC's own code or :mod:`smpc_bench.comparison`, whose openings are masked.
+    """
     import mpyc
 
     mpyc_dir = os.path.dirname(os.path.abspath(mpyc.__file__)) + os.sep
@@ -227,7 +236,7 @@ def _called_from_mpyc() -> bool:
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
         if filename not in _WRAPPER_FILES and not filename.endswith("opening_log.py"):
-            return filename.startswith(mpyc_dir)
+            return filename.startswith(mpyc_dir) or filename in _SUBPROTOCOL_FILES
         frame = frame.f_back  # type: ignore[assignment]
     return False
 
@@ -511,7 +520,7 @@ def _counting_methods(cost: Costs) -> dict[str, Callable[[tuple[Any, ...], dict[
     def on_output(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         cost.openings += 1
         cost.opened_elements += _elements(_argument(args, kwargs, 0, "x"))
-        if not _called_from_mpyc():
+        if not _called_from_subprotocol():
             cost.library_openings += 1
 
     def on_reshare(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -638,6 +647,11 @@ def track(*, rounds: bool = True) -> Iterator[Costs]:
 
     patch(asyncoro.MessageExchanger, "send", counting_send)
 
+    def on_less_than_zero(elements: int, bit_length: int) -> None:
+        cost.comparisons += 1
+        cost.compared_elements += elements
+        cost.comparison_bits += elements * bit_length
+
     def enter_lockstep() -> None:
         _LOCKSTEP.enter(mpc)
         state["in_lockstep"] = True
@@ -678,11 +692,13 @@ def track(*, rounds: bool = True) -> Iterator[Costs]:
         mpc.options.no_async = False
     _active = True
     connected = all(peer.protocol is not None for peer in mpc.parties if peer.pid != mpc.pid)
-    if lockstep and connected:
-        enter_lockstep()
+    comparison.OBSERVERS.append(on_less_than_zero)
     try:
+        if lockstep and connected:
+            enter_lockstep()
         yield cost
     finally:
+        comparison.OBSERVERS.remove(on_less_than_zero)
         exit_lockstep()
         if lockstep:
             cost.rounds = state["rounds"]
@@ -726,7 +742,7 @@ def format_costs(cost: Costs) -> str:
                  f"{cost.bit_decompositions} ({cost.decomposed_bits:,} bits)")
     lines.append(f"  openings {cost.openings} ({cost.opened_elements:,} elements; "
                  f"{cost.library_openings} by smpc-bench (declared outputs, shuffles), "
-                 f"{cost.openings - cost.library_openings} masked inside MPyC's sub-protocols)")
+                 f"{cost.openings - cost.library_openings} masked inside sub-protocols)")
     return "\n".join(lines)
 
 

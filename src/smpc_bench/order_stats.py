@@ -4,13 +4,16 @@ For every requested rank the walk descends the binary trie of the values, one di
 ``radix_bits`` bits per level, from the most significant digit down.  At each level it counts,
 per rank, how many still-active values fall in each digit bin (one secure matrix product: an
 inner product costs a single resharing however long it is), compares the cumulative counts with
-the remaining rank (``2**radix_bits - 1`` small comparisons per rank, all levels' worth of work
-for all KPIs and ranks in one vectorised call), and narrows the active set to the chosen bin.
+the remaining rank (``2**radix_bits - 1`` small comparisons per rank, for all KPIs and ranks in
+one vectorised call of :mod:`smpc_bench.comparison`, whose masks for every level are made in
+one batch up front), and narrows the active set to the chosen bin.
 
-Nothing is opened except the masked values inside MPyC's comparison sub-protocol, whose number
-and shape depend only on the table's shape, the ranks requested and the radix.  Cost per level:
-``K*R*n`` secure multiplications (two resharing rounds) plus ``K*R*(2**radix_bits-1)``
-comparisons on ``count_bits + 1`` bits; rounds are ``O(value_bits / radix_bits)``, never O(n).
+Nothing is opened except the comparisons' masked values, whose number and shape depend only on
+the table's shape, the ranks requested and the radix.  Per level: the counts (one resharing),
+``K*R*(2**radix_bits-1)`` comparisons on ``log2(n + 1) + 2`` bits (one opening and two
+resharings for ``n < 32767``), then the skipped counts with the chosen bin (one resharing) and
+the ``K*R*n`` new active flags (one resharing): six rounds a level, ``O(value_bits /
+radix_bits)`` in all, never O(n).  The walk runs on share values (see :mod:`smpc_bench.shares`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from smpc_bench.driver import runtime
+from smpc_bench.comparison import less_than_zero_shares, prepare_masks
+from smpc_bench.driver import mpc_coroutine, runtime
+from smpc_bench.shares import matmul, reshare
 
 __all__ = ["digit_layout", "digit_indicators", "order_statistics"]
 
@@ -113,37 +118,58 @@ def order_statistics(
     Returns:
         Secure integer array ``(K, R)``: the order statistics as offset values.
     """
-    mpc = runtime()
     sectype = type(valid).sectype
     num_kpis, num_rows = valid.shape
+    # Counts and ranks lie in [0, n + 1], so their differences need l - 1 > log2(n + 1).
+    compare_bits = (num_rows + 1).bit_length() + 1
+    lanes = num_kpis * ranks.shape[1]
+    masks = prepare_masks(sectype, lanes * sum(onehot.shape[-1] - 1 for onehot in indicators),
+                          compare_bits)
+    return _walk(list(indicators), valid, ranks, masks)
+
+
+@mpc_coroutine
+async def _walk(indicators, valid, ranks, masks):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202  (mpc_coro reads annotations as the result type)
+    """The walk on share values (see :mod:`smpc_bench.shares`): MPyC only reshares and opens."""
+    mpc = runtime()
+    array_type = type(valid)
+    num_kpis, num_rows = valid.shape
     num_ranks = ranks.shape[1]
-    compare_bits = count_bits + 2  # counts and ranks lie in [0, n + 1]
-    remaining = ranks
-    active = None  # None: the valid cells, identical for every rank lane
-    result: Any = 0
-    zeros = sectype.array(np.zeros((num_kpis, num_ranks, 1), dtype=np.int64))
-    ones = sectype.array(np.ones((num_kpis, num_ranks, 1), dtype=np.int64))
-    for level, onehot in enumerate(indicators):
+    await mpc.returnType((array_type, (num_kpis, num_ranks)))
+    field = array_type.sectype.field
+    modulus = field.modulus
+    secure_ranks = isinstance(ranks, array_type)
+    gathered = await mpc.gather(valid, masks.material, masks.high, *indicators,
+                                *([ranks] if secure_ranks else []))
+    valid_shares, material, high = (g.value for g in gathered[:3])
+    onehots = [g.value for g in gathered[3 : 3 + len(indicators)]]
+    remaining = gathered[-1].value if secure_ranks else np.asarray(ranks, dtype=object)
+    members = valid_shares.reshape(num_kpis, 1, num_rows)  # rank lanes share it at first
+    used = 0
+    result: Any = np.zeros((num_kpis, num_ranks), dtype=object)
+    ones = np.ones((num_kpis, num_ranks, 1), dtype=object)
+    zeros = np.zeros((num_kpis, num_ranks, 1), dtype=object)
+    for level, onehot in enumerate(onehots):
         width = onehot.shape[-1]
-        if active is None:
-            counts = valid.reshape(num_kpis, 1, num_rows) @ onehot  # (K, 1, W)
-        else:
-            counts = active @ onehot  # (K, R, W)
+        (counts,) = await reshare(field, matmul(members, onehot, modulus))  # (K, 1|R, W)
         below = np.cumsum(counts, axis=2)[:, :, : width - 1]  # below[v-1] = #{digit < v}
         # passed[v-1] = [#{digit < v} < remaining]: the digit is the number of bins passed.
-        passed = mpc.np_sgn(below - remaining.reshape(num_kpis, num_ranks, 1),
-                            l=compare_bits, LT=True)
-        digit = np.sum(passed, axis=2)
-        result = result * width + digit
-        if level == len(indicators) - 1:
+        differences = below - remaining.reshape(num_kpis, num_ranks, 1)  # (K, R, W-1)
+        size = differences.size
+        passed = (await less_than_zero_shares(
+            field, differences.reshape(size) % modulus, masks.bit_length, masks.widths,
+            material[used : used + size], high[used : used + size])).reshape(differences.shape)
+        used += size
+        result = (result * width + np.sum(passed, axis=2)) % modulus
+        if level == len(onehots) - 1:
             break
-        # Values skipped over: sum_v passed[v] * counts[v-1] (counts of the passed bins).
-        remaining = remaining - np.sum(passed * counts[:, :, : width - 1], axis=2)
         padded = np.concatenate((ones, passed, zeros), axis=2)
         chosen = padded[:, :, :-1] - padded[:, :, 1:]  # one-hot of the chosen digit
-        in_chosen_bin = chosen @ np.transpose(onehot, (0, 2, 1))  # (K, R, n)
-        if active is None:
-            active = valid.reshape(num_kpis, 1, num_rows) * in_chosen_bin
-        else:
-            active = active * in_chosen_bin
-    return result
+        # Values skipped over, sum_v passed[v] * counts[v-1] (the passed bins), and each
+        # value's membership of the chosen bin: one resharing for both.
+        skipped, in_chosen_bin = await reshare(
+            field, passed * counts[:, :, : width - 1],
+            matmul(chosen % modulus, np.transpose(onehot, (0, 2, 1)), modulus))
+        remaining = (remaining - np.sum(skipped, axis=2)) % modulus
+        (members,) = await reshare(field, members * in_chosen_bin)  # (K, R, n)
+    return field.array(result, check=False)

@@ -18,6 +18,7 @@ import numpy as np
 from smpc_bench.driver import mpc_coroutine, runtime
 from smpc_bench.kpi import KpiSpec
 from smpc_bench.order_stats import digit_indicators, digit_layout
+from smpc_bench.shares import matmul, open_values, reshare
 from smpc_bench.sizing import Sizing
 
 __all__ = ["SecureTable", "DEFAULT_RADIX_BITS"]
@@ -54,60 +55,117 @@ def encode_digits(offset_values: np.ndarray, value_bits: int, radix_bits: int) -
 
 
 @mpc_coroutine
-async def _screen(claimed_valid: SecureArray, indicators: list[SecureArray]):  # type: ignore[no-untyped-def]  # noqa: ANN201  (mpc_coro reads the return annotation as the result type)
-    """Drop cells whose shared encoding is malformed; public-coin check, opens only zeros.
+async def _in_range_flags(claimed_valid, indicators, spans, value_bits, radix_bits, fits):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202  (mpc_coro reads annotations as the result type)
+    """``claimed * fits * [value <= span]`` per cell, from the one-hot digits (K, n).
 
-    Every digit vector ``e`` must be one-hot and every validity flag ``v`` a bit.  After the
-    shares are fixed the parties draw public random coefficients ``r`` and open, per cell, a
-    random linear combination of ``sum(e) - 1``, ``sum(r**2 * e) - sum(r * e)**2`` per digit
+    Most significant digit first, ``[d < s]`` and ``[d == s]`` against the span's digit ``s``
+    are public selections of one-hot entries, and neighbours combine as
+    ``less = less_hi + equal_hi * less_lo``, ``equal = equal_hi * equal_lo``.  The claimed
+    flag (and ``fits``, if given) enter as extra top "digits" with ``less = 0``, so the tree's
+    ``less + equal`` is the result: one resharing per tree level, ``ceil(log2(D + 1))`` or
+    ``ceil(log2(D + 2))`` in all (``D`` digits), on share values (see :mod:`smpc_bench.shares`).
+    """
+    mpc = runtime()
+    array_type = type(claimed_valid)
+    await mpc.returnType((array_type, claimed_valid.shape))
+    field = array_type.sectype.field
+    modulus = field.modulus
+    gathered = await mpc.gather(claimed_valid, *([fits] if fits is not None else []),
+                                *indicators)
+    pairs: list[tuple[Any, Any]] = [(0, g.value) for g in gathered[: 1 + (fits is not None)]]
+    if any(span != (1 << value_bits) - 1 for span in spans):
+        layout = digit_layout(value_bits, radix_bits)
+        onehots = [g.value for g in gathered[1 + (fits is not None) :]]
+        for (low, width), onehot in zip(layout, onehots, strict=True):
+            span_digits = np.array([(span >> low) & ((1 << width) - 1) for span in spans])
+            bins = np.arange(1 << width)
+            less = (bins[None, :] < span_digits[:, None]).astype(object)  # (K, W)
+            equal = (bins[None, :] == span_digits[:, None]).astype(object)
+            pairs.append((np.einsum("knw,kw->kn", onehot, less),
+                          np.einsum("knw,kw->kn", onehot, equal)))
+    while len(pairs) > 1:
+        last = len(pairs) == 2
+        merges = [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)]
+        local = []
+        for (_, equal_hi), (less_lo, equal_lo) in merges:
+            if last:  # only less + equal is needed at the top: one product
+                local.append(equal_hi * (less_lo + equal_lo))
+            else:
+                local += [equal_hi * less_lo, equal_hi * equal_lo]
+        fresh = await reshare(field, *local)
+        if last:
+            return field.array((merges[0][0][0] + fresh[0]) % modulus, check=False)
+        merged = [(hi[0] + fresh[2 * i], fresh[2 * i + 1]) for i, (hi, _) in enumerate(merges)]
+        if len(pairs) % 2:
+            merged.append(pairs[-1])
+        pairs = merged
+    return field.array(pairs[0][1], check=False)  # only the claimed flag: every value fits
+
+
+@mpc_coroutine
+async def _validated(claimed_valid, indicators, spans, value_bits, radix_bits, fits):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202  (mpc_coro reads annotations as the result type)
+    """Validity flags of well-formed, in-range cells, and the rejected count per KPI.
+
+    The range check (:func:`_in_range_flags`) runs beside a well-formedness check with public
+    coins that opens only zeros, both on share values (see :mod:`smpc_bench.shares`): every
+    digit vector ``e`` must be one-hot and every validity flag ``v`` a bit.  Once the shares
+    are fixed (received) the parties draw public random coefficients ``r`` and open, per cell,
+    a random linear combination of ``sum(e) - 1``, ``sum(r**2 * e) - sum(r * e)**2`` per digit
     and ``v - v**2``.  For a vector summing to 1 the middle term is, as a polynomial in ``r``,
     zero exactly when ``e`` is one-hot; so the opened value is exactly 0 for a well-formed cell
     (nothing about honest data is opened) and nonzero with probability at least ``1 - 3/p``
-    otherwise.  The squares of a cell form one inner product of ``D + 1`` terms (``D`` digits):
-    one resharing per cell, and only two public matrix-vector products over the digits.
+    otherwise.  The squares of a cell form one inner product of ``D + 1`` terms: one resharing
+    per cell.
 
     Returns:
-        Secure array ``(K, n + 1)``: the validity flags with malformed cells set to 0, and in
-        the last column the number of malformed cells per KPI.
+        Secure array ``(K, n + 1)``: the validity flags (malformed or out-of-range cells set to
+        0), and in the last column the number of rejected cells per KPI.
     """
     mpc = runtime()
     array_type = type(claimed_valid)
     num_kpis, num_rows = claimed_valid.shape
     await mpc.returnType((array_type, (num_kpis, num_rows + 1)))
     sectype = array_type.sectype
+    field = sectype.field
+    modulus = field.modulus
+    in_range = _in_range_flags(claimed_valid, indicators, spans, value_bits, radix_bits, fits)
     widest = max(onehot.shape[2] for onehot in indicators)
     digits = len(indicators)
     coins = mpc._np_randoms(sectype, widest + 2 * digits + 1)
-    if not isinstance(coins, sectype.array):  # --no-prss: randomness is made interactively
-        coins = await coins
-    field = sectype.field
+    # The coins are opened only once every share is fixed (received).
+    gathered = await mpc.gather(claimed_valid, *indicators)
+    claimed = gathered[0].value
+    onehots = [g.value for g in gathered[1:]]
+    cells = num_kpis * num_rows
     coefficients = [int(c) for c in await mpc.output(coins)]
     points = coefficients[:widest]
-    point_squares = [c * c % field.modulus for c in points]
+    point_squares = [c * c % modulus for c in points]
     square_weights = np.array(coefficients[widest : widest + digits + 1], dtype=object)
     sum_weights = coefficients[widest + digits + 1 :]
-    cells = num_kpis * num_rows
     # The validity flag rides along as one more term: for it u = v = flag.
-    linear = [claimed_valid.reshape(cells)]
-    quadratic = [claimed_valid.reshape(cells)]
-    for onehot in indicators:
+    flags = claimed.reshape(cells)
+    linear, quadratic = [], []
+    for onehot in onehots:
         width = onehot.shape[2]
-        evaluations = onehot.reshape(cells, width) @ np.array(
-            [points[:width], point_squares[:width]], dtype=object).T  # one product: (cells, 2)
-        linear.insert(-1, evaluations[:, 0])
-        quadratic.insert(-1, evaluations[:, 1])
+        evaluations = matmul(onehot.reshape(cells, width), np.array(
+            [points[:width], point_squares[:width]], dtype=object).T, modulus)  # (cells, 2)
+        linear.append(evaluations[:, 0])
+        quadratic.append(evaluations[:, 1])
+    linear.append(flags)
+    quadratic.append(flags)
     terms = np.stack(linear, axis=1)  # (cells, D + 1)
-    squares = ((terms * square_weights).reshape(cells, 1, digits + 1)
-               @ terms.reshape(cells, digits + 1, 1)).reshape(num_kpis, num_rows)
-    check: Any = (np.stack(quadratic, axis=1) @ square_weights).reshape(num_kpis, num_rows)
-    check = check - squares
-    for weight, onehot in zip(sum_weights, indicators, strict=True):
-        check = check + weight * (np.sum(onehot, axis=2) - 1)
-    opened = np.asarray(await mpc.output(check), dtype=object).reshape(num_kpis, num_rows)
-    well_formed = (opened == 0).astype(np.int64)
-    malformed = (1 - well_formed).sum(axis=1)
-    return np.concatenate(
-        (claimed_valid * well_formed, sectype.array(malformed.reshape(num_kpis, 1))), axis=1)
+    (squares,) = await reshare(field, (terms * terms) @ square_weights)
+    check = np.stack(quadratic, axis=1) @ square_weights - squares
+    for weight, onehot in zip(sum_weights, onehots, strict=True):
+        check = check + weight * (np.sum(onehot, axis=2).reshape(cells) - 1)
+    opened = (await open_values(field, check)).reshape(num_kpis, num_rows)
+    well_formed = (opened == 0).astype(object)
+    screened = claimed * well_formed
+    valid = (await mpc.gather(in_range)).value * well_formed % modulus
+    malformed = (1 - well_formed).sum(axis=1)  # public: every malformed cell counts once
+    rejected = ((screened - valid).sum(axis=1) + malformed) % modulus
+    return field.array(np.concatenate((valid, rejected.reshape(num_kpis, 1)), axis=1),
+                       check=False)
 
 
 def _all_zero(bits: SecureArray) -> SecureArray:
@@ -249,19 +307,10 @@ class SecureTable:
                 f"{claimed_valid.shape[1]} rows, but the secure type was sized for at most "
                 f"{(1 << sizing.count_bits) - 1}: call size_for with the real number of rows"
             )
-        screened = _screen(claimed_valid, indicators)
-        malformed = screened[:, -1]
-        claimed_valid = screened[:, :-1]
-        table = cls(specs, sizing, indicators, claimed_valid, claimed_valid, radix_bits)
-        in_range = table._in_range()
-        if fits is not None:
-            in_range = fits if in_range is None else in_range * fits
-        if in_range is None:
-            table.rejected = malformed
-        else:
-            table.valid = claimed_valid * in_range
-            table.rejected = np.sum(claimed_valid - table.valid, axis=1) + malformed
-        return table
+        spans = [spec.span for spec in specs]
+        checked = _validated(claimed_valid, indicators, spans, sizing.value_bits, radix_bits,
+                             fits)
+        return cls(specs, sizing, indicators, checked[:, :-1], checked[:, -1], radix_bits)
 
     @classmethod
     def from_values(
@@ -290,30 +339,3 @@ class SecureTable:
         layout = digit_layout(sizing.value_bits, radix_bits)
         indicators = digit_indicators(bits, layout)
         return cls._build(tuple(specs), sizing, indicators, claimed_valid, radix_bits, fits)
-
-    def _in_range(self) -> SecureArray | None:
-        """Secure ``[value <= span]`` per cell, from the digit indicators; None if always true."""
-        value_bits = self.sizing.value_bits
-        spans = [spec.span for spec in self.specs]
-        if all(span == (1 << value_bits) - 1 for span in spans):
-            return None
-        layout = digit_layout(value_bits, self.radix_bits)
-        # Per digit (most significant first): [digit < span digit], [digit == span digit].
-        pairs = []
-        for (low, width), onehot in zip(layout, self.indicators, strict=True):
-            span_digits = np.array([(span >> low) & ((1 << width) - 1) for span in spans])
-            bins = np.arange(1 << width)
-            less = (bins[None, :] < span_digits[:, None]).astype(np.int64)  # (K, W)
-            equal = (bins[None, :] == span_digits[:, None]).astype(np.int64)
-            pairs.append((onehot @ less[:, :, None], onehot @ equal[:, :, None]))  # local
-        # Combine neighbours in a balanced tree: log2(D) rounds instead of D - 1.
-        while len(pairs) > 1:
-            merged = []
-            for i in range(0, len(pairs) - 1, 2):
-                (less_hi, equal_hi), (less_lo, equal_lo) = pairs[i], pairs[i + 1]
-                merged.append((less_hi + equal_hi * less_lo, equal_hi * equal_lo))
-            if len(pairs) % 2:
-                merged.append(pairs[-1])
-            pairs = merged
-        less_all, equal_all = pairs[0]
-        return (less_all + equal_all).reshape(self.valid.shape)

@@ -36,7 +36,7 @@ def test_format_costs_mentions_rounds_traffic_and_openings():
     assert "rounds 12" in text
     assert "to party 1: 3 messages, 2,000 bytes" in text
     assert "comparisons 2 (10 elements" in text
-    assert "openings 5" in text and "3 masked inside MPyC" in text
+    assert "openings 5" in text and "3 masked inside sub-protocols" in text
     assert "not counted" in costs.format_costs(Costs())
 
 

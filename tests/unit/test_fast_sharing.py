@@ -233,12 +233,17 @@ def test_uniform_below_rejects_bad_arguments() -> None:
 # --------------------------------------------------------------------------------------------
 
 
+# Small arrays recombine with Python ints, large ones in 64-bit words: test both paths.
+SIZES = [33, fs._MIN_WORD_RECOMBINE + 7]
+
+
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("p", PRIMES, ids=lambda p: f"{p.bit_length()}bit")
-def test_recombine_equals_original(p: int) -> None:
+def test_recombine_equals_original(p: int, size: int) -> None:
     rng = random.Random(p + 1)
     field = field_for(p)
     for t, m in threshold_and_parties(p, rng):
-        s = random_secrets(p, 33, rng)
+        s = random_secrets(p, size, rng)
         shares = fs.original_np_random_split(field, s, t, m)
         points = [(i + 1, shares[i]) for i in range(m)]
         for pts in (points, rng.sample(points, t + 1)):
@@ -260,12 +265,13 @@ def test_recombine_equals_original(p: int) -> None:
     [prime(20), int(prev_prime(2**56)), prime(62), prime(63), int(prev_prime(2**64)), prime(64)],
     ids=lambda p: f"{p.bit_length()}bit-{p % 1000}",
 )
-def test_recombine_arbitrary_share_values(p: int) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_recombine_arbitrary_share_values(p: int, size: int) -> None:
     """Shares need not lie on a polynomial, nor be reduced: same linear combination mod p."""
     rng = random.Random(7)
     field = field_for(p)
     rows = [
-        np.array([-1, p, p - 1, 0, 2**70] + [rng.randrange(p) for _ in range(300)], dtype=object)
+        np.array([-1, p, p - 1, 0, 2**70] + [rng.randrange(p) for _ in range(size)], dtype=object)
         for _ in range(3)
     ]
     points = [(i + 1, rows[i]) for i in range(3)]
