@@ -25,7 +25,8 @@ _LIMB_BITS = 16
 _LIMBS = 4  # 4 x 16 bits cover residues below 2**64
 _MAX_INNER = 1 << (53 - 2 * _LIMB_BITS)  # float64 stays exact below this inner dimension
 _MIN_WORK = 4096  # below this many multiply-adds the object loop is just as fast
-_MIN_WORD_OUTPUTS = 2048  # below this many outputs Python ints recombine faster than words
+_MIN_WORD_OUTPUTS = 1024  # below this many outputs Python ints recombine faster than words
+_MAX_PAIRED_INNER = 1 << 12  # up to this inner dimension two limb groups share a word
 
 _original: dict[str, Any] = {}
 
@@ -79,15 +80,23 @@ def modmatmul(a: np.ndarray, b: np.ndarray, modulus: int, *, a_reduced: bool = F
             group = partial if group is None else group + partial  # < 4 * 2**53: fits
         assert group is not None
         groups.append(group)
+    # terms: (words, shift) with result = sum(words << shift) mod p.
+    terms = [(group, _LIMB_BITS * shift) for shift, group in enumerate(groups)]
+    if inner <= _MAX_PAIRED_INNER:
+        # Groups lie below 4 * inner * 2**32 <= 2**46, so a neighbour shifted by 16 bits still
+        # fits a word (< 2**63): 4 terms to recombine instead of 7.
+        terms = [(groups[i] + (groups[i + 1] << np.uint64(_LIMB_BITS))
+                  if i + 1 < len(groups) else groups[i], _LIMB_BITS * i)
+                 for i in range(0, len(groups), 2)]
     if groups[0].size < _MIN_WORD_OUTPUTS:  # a few numpy calls per word operation: not worth it
-        total: Any = sum(group.astype(object) << (_LIMB_BITS * shift)
-                         for shift, group in enumerate(groups))
+        total: Any = sum(words.astype(object) << shift for words, shift in terms)
         return np.asarray(total % modulus, dtype=object)
-    # Recombine in 64-bit words: Python ints would cost ~100 ns per output and limb group.
+    # Recombine in 64-bit words: Python ints would cost ~100 ns per output and term.
     p = np.uint64(modulus)
     total = None
-    for shift, group in enumerate(groups):
-        term = mulmod_scalar(group % p, pow(2, _LIMB_BITS * shift, modulus), modulus)
+    for words, shift in terms:
+        term = words % p if shift == 0 else mulmod_scalar(words % p, pow(2, shift, modulus),
+                                                           modulus)
         total = term if total is None else addmod(total, term, p)
     return np.asarray(total, dtype=np.uint64).astype(object)
 

@@ -198,8 +198,10 @@ def _mulsmall_mod(a: U64Array, k: int, p: np.uint64) -> U64Array:
     return r
 
 
-def _to_u64_mod(s: ObjArray, p: int) -> U64Array:
-    """Convert an object array of ints to ``uint64`` values reduced modulo ``p < 2**64``."""
+def _to_u64_mod(s: np.ndarray, p: int) -> U64Array:
+    """Convert an array of ints (object or ``uint64``) to ``uint64`` values modulo ``p < 2**64``."""
+    if s.dtype == np.uint64:
+        return s % np.uint64(p) if s.size and int(s.max()) >= p else s
     try:
         u = s.astype(np.uint64)
     except (OverflowError, TypeError, ValueError):
@@ -262,16 +264,20 @@ def _split_big(s: ObjArray, t: int, m: int, p: int) -> ObjArray:
     return shares
 
 
-def np_random_split(field: Any, s: Any, t: int, m: int) -> ObjArray:
+def np_random_split(field: Any, s: Any, t: int, m: int) -> np.ndarray:
     """Split each secret given in ``s`` into ``m`` random Shamir shares.
 
-    Drop-in replacement for :func:`mpyc.thresha.np_random_split`, with the same semantics and
-    return value: the (maximum) degree of the Shamir polynomials is ``t``, ``0 <= t < m``; the
-    result is an object array of shape ``(m, n)`` of share values (Python ints reduced modulo
-    ``p``), one row per party, row ``i`` being the polynomial evaluated at ``x = i + 1``.  The
-    ``t * n`` random coefficients are exactly uniform in ``[0, p)`` and drawn in bulk from
-    ``os.urandom``.  Fields other than prime fields (for example ``GF(2^8)`` from a ``gfpx``
-    modulus) are passed to MPyC's original function.
+    Drop-in replacement for :func:`mpyc.thresha.np_random_split`, with the same semantics: the
+    (maximum) degree of the Shamir polynomials is ``t``, ``0 <= t < m``; the result has shape
+    ``(m, n)``, share values reduced modulo ``p``, one row per party, row ``i`` being the
+    polynomial evaluated at ``x = i + 1``.  The ``t * n`` random coefficients are exactly
+    uniform in ``[0, p)`` and drawn in bulk from ``os.urandom``.  For ``p < 2**64`` the rows
+    are ``uint64`` arrays, not object arrays of Python ints: MPyC pickles each row for its peer
+    (a word array pickles as raw bytes, ~8 bytes per share instead of ~11, and many times
+    faster), and every consumer accepts them: MPyC stores a received input share as a field
+    array (which converts), and :func:`np_recombine` here, like MPyC's own, takes either kind.
+    Fields other than prime fields (for example ``GF(2^8)`` from a ``gfpx`` modulus) are
+    passed to MPyC's original function.
 
     Args:
         field: An MPyC finite field type, e.g. ``mpyc.finfields.GF(p)``.
@@ -280,7 +286,7 @@ def np_random_split(field: Any, s: Any, t: int, m: int) -> ObjArray:
         m: Number of parties.
 
     Returns:
-        The ``(m, n)`` object array of shares.
+        The ``(m, n)`` array of shares: ``uint64`` for ``p < 2**64``, else object.
     """
     if not _is_prime_field(field):
         return original_np_random_split(field, s, t, m)  # type: ignore[no-any-return]
@@ -291,7 +297,7 @@ def np_random_split(field: Any, s: Any, t: int, m: int) -> ObjArray:
         return original_np_random_split(field, s, t, m)  # type: ignore[no-any-return]
     p = int(field.modulus)
     if p < _U64_LIMIT:
-        return _split_u64(_to_u64_mod(s, p), t, m, p).astype(object)
+        return _split_u64(_to_u64_mod(s, p), t, m, p)
     return _split_big(s, t, m, p)
 
 
@@ -312,7 +318,8 @@ def np_recombine(field: Any, points: Sequence[tuple[Any, Any]], x_rs: Any = 0) -
     Args:
         field: An MPyC finite field type.
         points: Pairs ``(x_i, shares_i)``, each ``shares_i`` a 1-D array (or ``field.array``) of
-            integers, all of equal length.
+            integers, all of equal length: object arrays of ints, or ``uint64`` arrays as
+            :func:`np_random_split` makes them (mixed is fine).
         x_rs: The x-coordinate to recombine at (default 0, the secret), or a list of them.
 
     Returns:
@@ -324,7 +331,7 @@ def np_recombine(field: Any, points: Sequence[tuple[Any, Any]], x_rs: Any = 0) -
     values = []
     for sh in shares:
         v = sh.value if isinstance(sh, finfields.FiniteFieldArray) else sh
-        if not isinstance(v, np.ndarray) or v.ndim != 1 or v.dtype != object:
+        if not isinstance(v, np.ndarray) or v.ndim != 1 or v.dtype not in (object, np.uint64):
             return original_np_recombine(field, points, x_rs)
         values.append(v)
     if len({len(v) for v in values}) != 1:
@@ -335,7 +342,8 @@ def np_recombine(field: Any, points: Sequence[tuple[Any, Any]], x_rs: Any = 0) -
                                                                           [x_rs])]
     if len(values[0]) < _MIN_WORD_RECOMBINE:
         # Few elements: numpy's per-call overhead of the word arithmetic outweighs its speed.
-        rows_obj = [np.asarray(sum(int(c) * v for c, v in zip(vector, values, strict=True)) % p,
+        ints = [v if v.dtype == object else v.astype(object) for v in values]
+        rows_obj = [np.asarray(sum(int(c) * v for c, v in zip(vector, ints, strict=True)) % p,
                                dtype=object) for vector in vectors]
         out_obj = np.stack(rows_obj) if is_list else rows_obj[0]
         return field.array(out_obj, check=False)

@@ -78,11 +78,11 @@ async def _in_range_flags(claimed_valid, indicators, spans, value_bits, radix_bi
         onehots = [g.value for g in gathered[1 + (fits is not None) :]]
         for (low, width), onehot in zip(layout, onehots, strict=True):
             span_digits = np.array([(span >> low) & ((1 << width) - 1) for span in spans])
-            bins = np.arange(1 << width)
-            less = (bins[None, :] < span_digits[:, None]).astype(object)  # (K, W)
-            equal = (bins[None, :] == span_digits[:, None]).astype(object)
-            pairs.append((np.einsum("knw,kw->kn", onehot, less),
-                          np.einsum("knw,kw->kn", onehot, equal)))
+            # Per KPI: [d < s] sums the one-hot entries below s, [d == s] is entry s.
+            pairs.append((np.stack([onehot[k, :, : span_digits[k]].sum(axis=1)
+                                    for k in range(len(spans))]),
+                          np.stack([onehot[k, :, span_digits[k]]
+                                    for k in range(len(spans))])))
     while len(pairs) > 1:
         last = len(pairs) == 2
         merges = [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)]
