@@ -143,6 +143,8 @@ async def _walk(indicators, valid, ranks, masks):  # type: ignore[no-untyped-def
                                 *([ranks] if secure_ranks else []))
     valid_shares, material, high = (g.value for g in gathered[:3])
     onehots = [g.value for g in gathered[3 : 3 + len(indicators)]]
+    if modulus < 1 << 64:  # each level multiplies its digits twice: make them words once
+        onehots = [onehot.astype(np.uint64) for onehot in onehots]
     remaining = gathered[-1].value if secure_ranks else np.asarray(ranks, dtype=object)
     members = valid_shares.reshape(num_kpis, 1, num_rows)  # rank lanes share it at first
     used = 0

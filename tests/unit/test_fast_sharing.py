@@ -236,7 +236,7 @@ def test_uniform_below_rejects_bad_arguments() -> None:
 
 
 # Small arrays recombine with Python ints, large ones in 64-bit words: test both paths.
-SIZES = [33, fs._MIN_WORD_RECOMBINE + 7]
+SIZES = [33, fs._MIN_WORD_RECOMBINE_SMALL + 5, fs._MIN_WORD_RECOMBINE + 7]
 
 
 @pytest.mark.parametrize("size", SIZES)
