@@ -66,10 +66,11 @@ the program (and the data's shape) alone, whatever the timing:
 For programs whose structure does not depend on the number of parties both give the same
 count (tested); where it does, only the multi-party count is right for that number of parties
 (the secret shuffle behind the sorting ranks makes one sub-shuffle per set of ``m - t``
-parties: 32 rounds with one party, 44 with three, for n = 1,000).  Both were validated against
+parties: 31 rounds with one party, 43 with three, for n = 1,000).  Both were validated against
 3-party runs with a delay ``D`` injected into every message (``benchmarks/validate_rounds.py``):
 ``(T_D - T_0) / D`` came within half a round of the count at ``D = 0.3 s`` (quartiles of 1,000
-values: 49 rounds; ranks: 44 counted, 45.3 measured at ``D = 1 s``).
+values: 36 rounds counted, 36.1 measured; ranks, in an earlier version: 44 counted, 45.3
+measured at ``D = 1 s``).
 
 A block may span a whole run, ``mpc.start()`` to ``mpc.shutdown()`` (the lock-step then begins
 once the parties are connected and ends when the party's pending work is done, before the

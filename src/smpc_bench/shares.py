@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from smpc_bench import fast_matmul
 from smpc_bench.driver import runtime
 from smpc_bench.fast_matmul import modmatmul
 
@@ -29,9 +30,13 @@ ObjArray = np.ndarray  # dtype=object: Python ints
 
 
 def matmul(a: np.ndarray, b: np.ndarray, modulus: int) -> ObjArray:
-    """``(a @ b) % modulus`` of share values or public integer arrays (exact)."""
-    product = modmatmul(a, b, modulus)
-    if product is None:  # fast path not applicable (or not worth it): NumPy's object loop
+    """``(a @ b) % modulus`` of share values or public integer arrays (exact).
+
+    Uses :mod:`smpc_bench.fast_matmul` while it is installed (see
+    :mod:`smpc_bench.acceleration`), NumPy's object loop otherwise.
+    """
+    product = modmatmul(a, b, modulus) if fast_matmul.installed() else None
+    if product is None:  # fast path off, not applicable or not worth it: NumPy's object loop
         product = np.asarray(np.matmul(a.astype(object), b.astype(object)) % modulus,
                              dtype=object)
     return product
