@@ -18,6 +18,8 @@ PROGRAM = Path(__file__).parent / "programs" / "comparisons.py"
     (3, []),
     (5, []),  # threshold 2: products reshared among five
     (3, ["--no-prss"]),  # the masks' randomness made interactively
+    # Party 1 without accelerations: it sends object rows, receives the others' word rows.
+    (3, ["--stock-party", "1"]),
 ])
 def test_every_party_opens_the_plaintext_answer(parties, flags):
     results = run_parties([str(PROGRAM), "--bits", "7", "--seed", str(parties), *flags],

@@ -4,7 +4,8 @@ Usage (one process per party; tests/partyrun.py adds the MPyC flags):
     python comparisons.py --bits 6 --seed 1 -M3 -I0 -B 20000 --no-log   # and -I1, -I2
 
 Compares every integer of ``--bits`` bits with zero and ``--random`` random ones of
-``--wide-bits`` bits, the latter in two slices of one batch of masks.  Prints one JSON line
+``--wide-bits`` bits, the latter in two slices of one batch of masks; ``--stock-party i`` makes
+party ``i`` run MPyC's own sharing code (interoperation).  Prints one JSON line
 ``{"party": i, "values": [...], "results": [...]}``.
 """
 
@@ -19,6 +20,10 @@ from smpc_bench.comparison import less_than_zero, prepare_masks
 
 async def main(args: argparse.Namespace) -> None:
     mpc = driver.runtime()
+    if mpc.pid == args.stock_party:
+        from smpc_bench import acceleration
+
+        acceleration.uninstall()  # this party runs MPyC's own sharing code: mixed parties
     secint = mpc.SecInt(32)
     await driver.phase("connecting", mpc.start(), 60)
     half = 1 << (args.bits - 1)
@@ -48,5 +53,7 @@ if __name__ == "__main__":
     parser.add_argument("--wide-bits", type=int, default=14)
     parser.add_argument("--random", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--stock-party", type=int, default=-1,
+                        help="this party runs without smpc-bench's accelerations")
     cli_args = parser.parse_args()
     driver.run(main(cli_args), timeout=300)
