@@ -220,7 +220,7 @@ async def less_than_zero_shares(field: Any, a: np.ndarray, bit_length: int,
         if len(pairs) % 2:
             merged.append(pairs[-1])
         pairs = merged
-    return (1 - c_high + high + pairs[0][0]) % modulus
+    return np.asarray((1 - c_high + high + pairs[0][0]) % modulus, dtype=object)
 
 
 @mpc_coroutine
