@@ -18,7 +18,7 @@ values' number and shape depend only on the number of comparisons.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +29,11 @@ from smpc_bench.shares import open_values, reshare
 
 __all__ = [
     "ComparisonMasks",
+    "fold_digit_comparisons",
     "less_than_zero",
     "less_than_zero_shares",
     "mask_digit_widths",
+    "onehot_shares",
     "prepare_masks",
 ]
 
@@ -72,20 +74,24 @@ def _depth(mask: int) -> int:
     return (bin(mask).count("1") - 1).bit_length()
 
 
-async def _onehot_shares(field: Any, bits: np.ndarray, widths: tuple[int, ...]) -> list[Any]:
-    """Shares of the one-hot encodings of the digits of random bits ``(N, l)``.
+async def onehot_shares(field: Any, digit_bits: Sequence[Sequence[Any]]) -> list[Any]:
+    """Shares of the one-hot encodings of digits given by the shares of their bits.
 
-    Bit ``i`` weighs ``2**i``; digits most significant first.  All monomials (products of a
-    digit's bits) of one depth, over all digits, are one resharing: ``ceil(log2(max width))``
-    rounds in all.  The one-hot vector is the Moebius inversion of the monomials:
-    ``onehot[v] = sum over masks m >= v of (-1)**|m - v| * monomial[m]``.
+    Args:
+        field: The shares' prime field.
+        digit_bits: Per digit, the shares of its bits (least significant first), all arrays of
+            one shape ``S``.
+
+    Returns:
+        Per digit, shares of shape ``(*S, 2**width)``: the indicator of the digit's value.
+        All monomials (products of a digit's bits) of one depth, over all digits, are one
+        resharing: ``ceil(log2(max width))`` rounds, ``2**w - w - 1`` products per ``w``-bit
+        digit.  The one-hot vector is the Moebius inversion of the monomials:
+        ``onehot[v] = sum over masks m >= v of (-1)**|m - v| * monomial[m]``.
     """
-    monomials: dict[tuple[int, int], Any] = {}  # (digit, mask) -> shares (N,)
-    low = 0
-    for j in reversed(range(len(widths))):  # least significant digit first
-        for i in range(widths[j]):
-            monomials[(j, 1 << i)] = bits[:, low + i]
-        low += widths[j]
+    widths = [len(bits) for bits in digit_bits]
+    monomials: dict[tuple[int, int], Any] = {  # (digit, mask) -> shares
+        (j, 1 << i): bit for j, bits in enumerate(digit_bits) for i, bit in enumerate(bits)}
     for depth in range(1, _depth((1 << max(widths)) - 1) + 1):
         wanted = [(j, mask) for j, width in enumerate(widths) for mask in range(1, 1 << width)
                   if _depth(mask) == depth]
@@ -96,14 +102,51 @@ async def _onehot_shares(field: Any, bits: np.ndarray, widths: tuple[int, ...]) 
             monomials.update(zip(wanted, fresh, strict=True))
     onehots = []
     for j, width in enumerate(widths):
-        count = bits.shape[0]
-        onehot = [np.ones(count, dtype=object)] + [monomials[(j, m)] for m in range(1, 1 << width)]
+        shape = np.shape(digit_bits[j][0])
+        onehot = [np.ones(shape, dtype=object)] + [monomials[(j, m)] for m in range(1, 1 << width)]
         for i in range(width):
             for mask in range(1 << width):
                 if not mask >> i & 1:
                     onehot[mask] = onehot[mask] - onehot[mask | 1 << i]
-        onehots.append(np.stack(onehot, axis=1) % field.modulus)
+        onehots.append(np.stack(onehot, axis=-1) % field.modulus)
     return onehots
+
+
+async def fold_digit_comparisons(field: Any, pairs: Sequence[tuple[Any, Any]], *,
+                                 or_equal: bool = False) -> Any:
+    """Combine per-digit comparisons into ``[x < y]`` (or ``[x <= y]``), on shares.
+
+    Args:
+        field: The shares' prime field.
+        pairs: Per digit, most significant first, shares of ``([x_j < y_j], [x_j == y_j])``
+            (public ints such as 0 are fine).
+        or_equal: Return ``[x <= y]`` instead of ``[x < y]``.
+
+    Returns:
+        The shares.  Neighbours merge as ``lt = lt_hi + eq_hi * lt_lo``,
+        ``eq = eq_hi * eq_lo``, one resharing per tree level; the top merge needs a single
+        product (``eq_hi * lt_lo``, or ``eq_hi * (lt_lo + eq_lo)`` for ``<=``).
+    """
+    modulus = field.modulus
+    pairs = list(pairs)
+    while len(pairs) > 1:
+        last = len(pairs) == 2
+        merges = [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)]
+        local = []
+        for (_, eq_hi), (lt_lo, eq_lo) in merges:
+            if last:
+                local.append(eq_hi * (lt_lo + eq_lo) if or_equal else eq_hi * lt_lo)
+            else:
+                local += [eq_hi * lt_lo, eq_hi * eq_lo]
+        fresh = await reshare(field, *local)
+        if last:
+            return np.asarray((merges[0][0][0] + fresh[0]) % modulus, dtype=object)
+        merged = [(hi[0] + fresh[2 * i], fresh[2 * i + 1]) for i, (hi, _) in enumerate(merges)]
+        if len(pairs) % 2:
+            merged.append(pairs[-1])
+        pairs = merged
+    less, equal = pairs[0]
+    return np.asarray((less + equal if or_equal else less) % modulus, dtype=object)
 
 
 @mpc_coroutine
@@ -113,7 +156,9 @@ async def _mask_material(sectype, count, bit_length, widths):  # type: ignore[no
     await mpc.returnType((sectype.array, (count, 1 + sum(1 << w for w in widths))))
     bits = (await mpc.np_random_bits(field, count * bit_length)).value.reshape(count, bit_length)
     low = (bits @ np.array([1 << i for i in range(bit_length)], dtype=object)) % field.modulus
-    onehots = await _onehot_shares(field, bits, widths)
+    tops = np.cumsum(widths[::-1])[::-1]  # one past each digit's top bit, most significant first
+    onehots = await onehot_shares(field, [[bits[:, i] for i in range(top - width, top)]
+                                          for top, width in zip(tops, widths, strict=True)])
     return field.array(np.concatenate([low.reshape(count, 1), *onehots], axis=1), check=False)
 
 
@@ -203,24 +248,8 @@ async def less_than_zero_shares(field: Any, a: np.ndarray, bit_length: int,
             (np.cumsum(onehot[:, ::-1], axis=1)[:, ::-1], np.zeros((count, 1), dtype=object)),
             axis=1)
         pairs.append((at_least[rows, digit + 1], onehot[rows, digit]))
-    # [c' < r'] over all digits: lt = lt_hi + eq_hi * lt_lo, eq = eq_hi * eq_lo, one
-    # resharing per tree level (the top merge needs no eq).
-    while len(pairs) > 1:
-        last = len(pairs) == 2
-        merges = [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)]
-        local = []
-        for (_, eq_hi), (lt_lo, eq_lo) in merges:
-            local.append(eq_hi * lt_lo)
-            if not last:
-                local.append(eq_hi * eq_lo)
-        fresh = await reshare(field, *local)
-        step = 1 if last else 2
-        merged = [(hi[0] + fresh[step * i], None if last else fresh[step * i + 1])
-                  for i, (hi, _) in enumerate(merges)]
-        if len(pairs) % 2:
-            merged.append(pairs[-1])
-        pairs = merged
-    return np.asarray((1 - c_high + high + pairs[0][0]) % modulus, dtype=object)
+    below_mask = await fold_digit_comparisons(field, pairs)  # [c' < r'] over all digits
+    return np.asarray((1 - c_high + high + below_mask) % modulus, dtype=object)
 
 
 @mpc_coroutine

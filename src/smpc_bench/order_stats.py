@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from smpc_bench.comparison import less_than_zero_shares, prepare_masks
+from smpc_bench.comparison import less_than_zero_shares, onehot_shares, prepare_masks
 from smpc_bench.driver import mpc_coroutine, runtime
 from smpc_bench.shares import matmul, reshare
 
@@ -51,14 +51,6 @@ def digit_layout(value_bits: int, radix_bits: int) -> list[tuple[int, int]]:
     return layout
 
 
-def _subset_split(mask: int) -> tuple[int, int]:
-    """Split a bit mask into two halves of (nearly) equal popcount, for a log-depth product."""
-    members = [i for i in range(mask.bit_length()) if mask >> i & 1]
-    half = members[: len(members) // 2]
-    low = sum(1 << i for i in half)
-    return low, mask ^ low
-
-
 def digit_indicators(bits: SecureArray, layout: Sequence[tuple[int, int]]) -> list[SecureArray]:
     """One-hot encode every digit of every value.
 
@@ -70,33 +62,29 @@ def digit_indicators(bits: SecureArray, layout: Sequence[tuple[int, int]]) -> li
         Per digit (most significant first) a secure array of shape ``(K, n, 2**width)`` whose
         last axis is the indicator of the digit's value.  Computing them costs
         ``2**width - width - 1`` multiplications per value and digit, in
-        ``ceil(log2(width))`` rounds, independent of everything else in the walk.
+        ``ceil(log2(width))`` rounds (:func:`smpc_bench.comparison.onehot_shares`),
+        independent of everything else in the walk.
     """
-    mpc = runtime()
-    sectype = type(bits).sectype
+    stacked = _stacked_indicators(bits, list(layout))
     indicators = []
-    for low, width in layout:
-        # monomial[mask] = product of the bits in mask; built by increasing popcount so each
-        # product joins two already-known halves (log depth, all products of a size in parallel).
-        monomial: dict[int, Any] = {1 << i: bits[:, :, low + i] for i in range(width)}
-        for size in range(2, width + 1):
-            for mask in range(1 << width):
-                if bin(mask).count("1") == size:
-                    left, right = _subset_split(mask)
-                    monomial[mask] = monomial[left] * monomial[right]
-        shape = bits.shape[:2]
-        # Moebius inversion: indicator[v] = sum over masks m >= v of (-1)^|m - v| monomial[m].
-        onehot: list[Any] = [None] * (1 << width)
-        onehot[0] = sectype.array(np.ones(shape, dtype=np.int64))
-        for mask in range(1, 1 << width):
-            onehot[mask] = monomial[mask]
-        for i in range(width):
-            for mask in range(1 << width):
-                if not mask >> i & 1:
-                    onehot[mask] = onehot[mask] - onehot[mask | 1 << i]
-        # NB: explicit axis: mpc.np_stack mishandles axis=-1 (stacks along the middle axis).
-        indicators.append(mpc.np_stack(onehot, axis=2))
+    offset = 0
+    for _, width in layout:
+        indicators.append(stacked[:, :, offset : offset + (1 << width)])
+        offset += 1 << width
     return indicators
+
+
+@mpc_coroutine
+async def _stacked_indicators(bits, layout):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202  (mpc_coro reads annotations as the result type)
+    mpc = runtime()
+    array_type = type(bits)
+    num_kpis, num_rows = bits.shape[:2]
+    await mpc.returnType((array_type, (num_kpis, num_rows, sum(1 << w for _, w in layout))))
+    field = array_type.sectype.field
+    values = (await mpc.gather(bits)).value
+    onehots = await onehot_shares(field, [[values[:, :, low + i] for i in range(width)]
+                                          for low, width in layout])
+    return field.array(np.concatenate(onehots, axis=2), check=False)
 
 
 def order_statistics(

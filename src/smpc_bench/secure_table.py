@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from smpc_bench.comparison import fold_digit_comparisons
 from smpc_bench.driver import mpc_coroutine, runtime
 from smpc_bench.kpi import KpiSpec
 from smpc_bench.order_stats import digit_indicators, digit_layout
@@ -62,14 +63,14 @@ async def _in_range_flags(claimed_valid, indicators, spans, value_bits, radix_bi
     are public selections of one-hot entries, and neighbours combine as
     ``less = less_hi + equal_hi * less_lo``, ``equal = equal_hi * equal_lo``.  The claimed
     flag (and ``fits``, if given) enter as extra top "digits" with ``less = 0``, so the tree's
-    ``less + equal`` is the result: one resharing per tree level, ``ceil(log2(D + 1))`` or
-    ``ceil(log2(D + 2))`` in all (``D`` digits), on share values (see :mod:`smpc_bench.shares`).
+    ``less + equal`` (:func:`smpc_bench.comparison.fold_digit_comparisons`) is the result: one
+    resharing per tree level, ``ceil(log2(D + 1))`` or ``ceil(log2(D + 2))`` in all (``D``
+    digits), on share values (see :mod:`smpc_bench.shares`).
     """
     mpc = runtime()
     array_type = type(claimed_valid)
     await mpc.returnType((array_type, claimed_valid.shape))
     field = array_type.sectype.field
-    modulus = field.modulus
     gathered = await mpc.gather(claimed_valid, *([fits] if fits is not None else []),
                                 *indicators)
     pairs: list[tuple[Any, Any]] = [(0, g.value) for g in gathered[: 1 + (fits is not None)]]
@@ -83,23 +84,7 @@ async def _in_range_flags(claimed_valid, indicators, spans, value_bits, radix_bi
                                     for k in range(len(spans))]),
                           np.stack([onehot[k, :, span_digits[k]]
                                     for k in range(len(spans))])))
-    while len(pairs) > 1:
-        last = len(pairs) == 2
-        merges = [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)]
-        local = []
-        for (_, equal_hi), (less_lo, equal_lo) in merges:
-            if last:  # only less + equal is needed at the top: one product
-                local.append(equal_hi * (less_lo + equal_lo))
-            else:
-                local += [equal_hi * less_lo, equal_hi * equal_lo]
-        fresh = await reshare(field, *local)
-        if last:
-            return field.array((merges[0][0][0] + fresh[0]) % modulus, check=False)
-        merged = [(hi[0] + fresh[2 * i], fresh[2 * i + 1]) for i, (hi, _) in enumerate(merges)]
-        if len(pairs) % 2:
-            merged.append(pairs[-1])
-        pairs = merged
-    return field.array(pairs[0][1], check=False)  # only the claimed flag: every value fits
+    return field.array(await fold_digit_comparisons(field, pairs, or_equal=True), check=False)
 
 
 @mpc_coroutine
