@@ -18,7 +18,7 @@ and prints one line ``BENCH_PARTY_RECORD {json}``.  Operations (``--ops``, comma
 * ``ranks``: open the count, then every row's private position record (rank, percentile
   numerator, count) by the sorting protocol (secret shuffles, O(n) per digit), delivered to
   the row's owner (party 0 owns all rows here); ``ranks_all_pairs``: the same with the
-  all-pairs digit comparison (n**2 work, peer mode); both skipped if ``smpc_bench.ranks``
+  all-pairs digit comparison (n**2 work, peer mode); both skipped if ``smpc_bench.positions.ranks``
   does not exist.
 
 Rounds: :func:`simulate_costs` (one party, in process) simulates them (see
@@ -59,7 +59,7 @@ def ranks_available() -> bool:
     """Whether the library has a ranks module (built by another issue)."""
     import importlib.util
 
-    return importlib.util.find_spec("smpc_bench.ranks") is not None
+    return importlib.util.find_spec("smpc_bench.positions.ranks") is not None
 
 
 def make_values(n: int, seed: int) -> np.ndarray:
@@ -95,38 +95,38 @@ Operation = Callable[[Table, Sequence[Any]], Awaitable[list[Any]]]
 
 
 async def _op_sum(table: Table, specs: Sequence[Any]) -> list[Any]:
-    from smpc_bench import aggregates
-    from smpc_bench.reveal import open_fraction
+    from smpc_bench.core import aggregates
+    from smpc_bench.core.reveal import open_fraction
 
     return (await open_fraction(aggregates.fsum(table), specs))[0]
 
 
 async def _op_mean(table: Table, specs: Sequence[Any]) -> list[Any]:
-    from smpc_bench import aggregates
-    from smpc_bench.reveal import open_fraction
+    from smpc_bench.core import aggregates
+    from smpc_bench.core.reveal import open_fraction
 
     return (await open_fraction(aggregates.mean(table), specs))[0]
 
 
 async def _op_variance(table: Table, specs: Sequence[Any]) -> list[Any]:
-    from smpc_bench import aggregates
-    from smpc_bench.reveal import open_fraction
+    from smpc_bench.core import aggregates
+    from smpc_bench.core.reveal import open_fraction
 
     return (await open_fraction(aggregates.variance(table), specs))[0]
 
 
 async def _op_quartiles(table: Table, specs: Sequence[Any]) -> list[Any]:
-    from smpc_bench import aggregates
-    from smpc_bench.quantiles import quantiles
-    from smpc_bench.reveal import open_counts, open_fraction
+    from smpc_bench.core import aggregates
+    from smpc_bench.core.quantiles import quantiles
+    from smpc_bench.core.reveal import open_counts, open_fraction
 
     counts = await open_counts(aggregates.count(table))
     return (await open_fraction(quantiles(table, 4, counts=counts), specs))[0]
 
 
 async def _op_quartiles_secret_count(table: Table, specs: Sequence[Any]) -> list[Any]:
-    from smpc_bench.quantiles import quantiles
-    from smpc_bench.reveal import open_fraction
+    from smpc_bench.core.quantiles import quantiles
+    from smpc_bench.core.reveal import open_fraction
 
     return (await open_fraction(quantiles(table, 4), specs))[0]
 
@@ -136,9 +136,9 @@ CONTEXT: dict[str, Any] = {}
 
 
 async def _ranks(table: Table, method: str) -> Any:
-    from smpc_bench import aggregates
-    from smpc_bench.ranks import deliver_to_owners, position_records
-    from smpc_bench.reveal import open_counts
+    from smpc_bench.core import aggregates
+    from smpc_bench.core.reveal import open_counts
+    from smpc_bench.positions.ranks import deliver_to_owners, position_records
 
     counts = await open_counts(aggregates.count(table))
     records = position_records(table, counts=counts, method=method, keys=CONTEXT.get("keys"))
@@ -225,10 +225,11 @@ def install_delay(mpc: Any, delay: float) -> Callable[[], None]:
 
 async def party_main(args: argparse.Namespace) -> dict[str, Any]:
     """One party's run: share the data, time every operation with its costs."""
-    from smpc_bench import costs, driver
-    from smpc_bench.kpi import KpiSpec
-    from smpc_bench.secure_table import SecureTable, encode_digits
-    from smpc_bench.sizing import size_for
+    from smpc_bench import costs
+    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.engine import driver
+    from smpc_bench.spec.kpi import KpiSpec
+    from smpc_bench.spec.sizing import size_for
 
     mpc = driver.runtime()
     ops = [op for op in args.ops.split(",") if op]
@@ -250,7 +251,7 @@ async def party_main(args: argparse.Namespace) -> dict[str, Any]:
         await mpc.gather(sec_valid)
         shared[sizing.field_bits] = (sizing, sec_digits, sec_valid)
     if needs_keys(ops) and ranks_available():
-        from smpc_bench.secure_shuffle import agree_shuffle_keys
+        from smpc_bench.positions.shuffle import agree_shuffle_keys
 
         CONTEXT["keys"] = await agree_shuffle_keys()
     undo_delay = install_delay(mpc, args.delay) if args.delay > 0 and m > 1 else None
@@ -258,7 +259,7 @@ async def party_main(args: argparse.Namespace) -> dict[str, Any]:
                               "radix": args.radix, "delay": args.delay, "ops": {}}
     for op in ops:
         if op.startswith("ranks") and not ranks_available():
-            record["ops"][op] = {"skipped": "smpc_bench.ranks does not exist yet"}
+            record["ops"][op] = {"skipped": "smpc_bench.positions.ranks does not exist yet"}
             continue
         sizing, sec_digits, sec_valid = shared[
             size_for(specs, args.n, moments=needs_moments([op])).field_bits]
@@ -304,10 +305,11 @@ def simulate_costs(ops: Sequence[str], n: int, *, seed: int = 1, radix: int = 4
 
     Imports the MPyC runtime (call it only where ``sys.argv`` holds no foreign flags).
     """
-    from smpc_bench import costs, driver
-    from smpc_bench.kpi import KpiSpec
-    from smpc_bench.secure_table import SecureTable, encode_digits
-    from smpc_bench.sizing import size_for
+    from smpc_bench import costs
+    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.engine import driver
+    from smpc_bench.spec.kpi import KpiSpec
+    from smpc_bench.spec.sizing import size_for
 
     mpc = driver.runtime()
     if len(mpc.parties) != 1:
@@ -319,7 +321,7 @@ def simulate_costs(ops: Sequence[str], n: int, *, seed: int = 1, radix: int = 4
         if op.startswith("ranks") and not ranks_available():
             continue
         if needs_keys([op]) and "keys" not in CONTEXT:
-            from smpc_bench.secure_shuffle import agree_shuffle_keys
+            from smpc_bench.positions.shuffle import agree_shuffle_keys
 
             CONTEXT["keys"] = mpc.run(agree_shuffle_keys())
 
@@ -346,7 +348,7 @@ def run_party(argv: list[str]) -> int:
     """Entry point of a party process."""
     args, mpyc_argv = build_parser().parse_known_args(argv)
     sys.argv = [sys.argv[0], *mpyc_argv]
-    from smpc_bench import driver
+    from smpc_bench.engine import driver
 
     record = driver.run(party_main(args), timeout=args.timeout)
     print(RECORD_PREFIX + json.dumps(record, default=str), flush=True)
@@ -412,7 +414,7 @@ def launch_local(parties: int, n: int, ops: Sequence[str], *, repeats: int = 1, 
                  rounds: bool = False) -> Launch:
     """Run the parties on localhost (free ports, deadline) and collect their records."""
     sys.path.insert(0, str(HERE.parent / "src"))
-    from smpc_bench.local_parties import run_parties
+    from smpc_bench.engine.local_parties import run_parties
 
     started = time.perf_counter()
     results = run_parties(party_argv(n, ops, repeats=repeats, seed=seed, radix=radix,

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from smpc_bench.local_parties import run_parties
-from smpc_bench.ranks import PositionRules, decode_positions, recombine_shares
+from smpc_bench.engine.local_parties import run_parties
+from smpc_bench.positions.ranks import PositionRules, decode_positions, recombine_shares
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "tests" / "integration" / "programs" / "ranks_outsourced.py"

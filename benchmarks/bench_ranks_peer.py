@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from smpc_bench.local_parties import describe, run_parties
+from smpc_bench.engine.local_parties import describe, run_parties
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "tests" / "integration" / "programs" / "ranks_peer.py"

@@ -2,11 +2,11 @@
 
 Generates a consortium of ``--firms`` firms with ``--kpis`` KPIs (each firm 1 to 3 rows of random
 values, about 10 % missing; every KPI releases count, mean, stdev, p10, quartiles and p90) and
-runs it ``--repeats`` times with :func:`smpc_bench.cli.simulate`: one MPyC party process per firm
+runs it ``--repeats`` times with :func:`smpc_bench.cli.main.simulate`: one MPyC party process per firm
 on this machine (free ports, a deadline), agreeing on the spec hash, sharing inputs, the
 statistics, the disclosure rule and every firm's private positions (rank, percentile, band).
 Every run's released statistics are checked against the plaintext answer
-(:func:`smpc_bench.plaintext.reference`; decoded floats, relative tolerance 1e-6: the exact
+(:func:`smpc_bench.spec.plaintext.reference`; decoded floats, relative tolerance 1e-6: the exact
 fractions are checked by the tests).  Times: launch to last exit (process start-up and
 connection set-up included) and party 0's phases (median over the runs).
 
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from smpc_bench.cli import simulate
-from smpc_bench.metrics import Metric
-from smpc_bench.plaintext import reference
+from smpc_bench.cli.main import simulate
+from smpc_bench.spec.metrics import Metric
+from smpc_bench.spec.plaintext import reference
 
 STATISTICS = ("count", "mean", "stdev", "p10", "q1", "median", "q3", "p90")
 

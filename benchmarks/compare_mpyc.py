@@ -1,7 +1,7 @@
 """Side by side: our quartiles against ``mpyc.statistics.quantiles``, with local MPyC parties.
 
 Launcher (no ``-I``): starts ``--parties`` processes of this same script on free local ports with
-:func:`smpc_bench.local_parties.run_parties` (never MPyC's ``-M`` auto-spawn), collects one JSON
+:func:`smpc_bench.engine.local_parties.run_parties` (never MPyC's ``-M`` auto-spawn), collects one JSON
 line per party and prints a table; the last line is exactly
 ``speedup_vs_mpyc_quantiles=<ratio> n=<n>`` (or ``ours_quartiles_seconds=<s> n=<n>`` with
 ``--only ours``, ``mpyc_quartiles_seconds=<s> n=<n>`` with ``--only mpyc``)::
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", default=None, metavar="DIR",
                         help="write each party's cProfile of the whole run to DIR/party<i>.prof")
     parser.add_argument("--no-fast-matmul", action="store_true",
-                        help="diagnostic: run ours without smpc_bench.fast_matmul (MPyC's own "
+                        help="diagnostic: run ours without smpc_bench.engine.accel.matmul (MPyC's own "
                              "matrix products; fast_sharing stays)")
     parser.add_argument("--json", type=Path, default=None,
                         help="launcher only: append the party records to this JSONL file")
@@ -163,12 +163,12 @@ class _Stopwatch:
 async def _run_ours(mpc: Any, opts: Options, values: np.ndarray | None) -> tuple[dict, list]:
     from cost_counters import count_costs
 
-    from smpc_bench import aggregates
-    from smpc_bench.kpi import KpiSpec
-    from smpc_bench.quantiles import quantiles
-    from smpc_bench.reveal import open_counts, open_fraction
-    from smpc_bench.secure_table import SecureTable, encode_digits
-    from smpc_bench.sizing import size_for
+    from smpc_bench.core import aggregates
+    from smpc_bench.core.quantiles import quantiles
+    from smpc_bench.core.reveal import open_counts, open_fraction
+    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.spec.kpi import KpiSpec
+    from smpc_bench.spec.sizing import size_for
 
     specs = [KpiSpec("value", 0, VALUE_HIGH)]
     sizing = size_for(specs, opts.n, moments=False)
@@ -212,7 +212,7 @@ async def _run_mpyc(mpc: Any, opts: Options, values: np.ndarray | None) -> tuple
     from cost_counters import count_costs
     from mpyc import statistics as mpyc_statistics
 
-    from smpc_bench import acceleration
+    from smpc_bench.engine import accel as acceleration
 
     secint = mpc.SecInt(32)
     acceleration.uninstall()  # stock MPyC (every party switches at the same point)
@@ -229,7 +229,7 @@ async def _run_mpyc(mpc: Any, opts: Options, values: np.ndarray | None) -> tuple
     finally:
         acceleration.install()
         if opts.no_fast_matmul:
-            from smpc_bench import fast_matmul
+            from smpc_bench.engine.accel import matmul as fast_matmul
 
             fast_matmul.uninstall()
     return record, [int(v) for v in opened]
@@ -250,11 +250,11 @@ def _check(name: str, result: list, expected: list[float]) -> dict[str, Any]:
 
 async def party_main(opts: Options) -> dict[str, Any]:
     """One party's whole run; returns the record it prints."""
-    from smpc_bench import driver
+    from smpc_bench.engine import driver
 
     mpc = driver.runtime()
     if opts.no_fast_matmul:
-        from smpc_bench import fast_matmul
+        from smpc_bench.engine.accel import matmul as fast_matmul
 
         fast_matmul.uninstall()
     await driver.phase("connecting", mpc.start(), timeout=120)
@@ -286,7 +286,7 @@ def run_party(argv: list[str]) -> int:
     args, mpyc_argv = build_parser().parse_known_args(argv)
     sys.argv = [sys.argv[0], *mpyc_argv]  # what driver.runtime() (MPyC) parses
     opts = _options(args)
-    from smpc_bench import driver
+    from smpc_bench.engine import driver
 
     profiler = None
     if opts.profile:
@@ -349,7 +349,7 @@ def _summarise(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def launch(opts: Options) -> Report:
     """Run the parties, parse their records, summarise (raises on a failed party)."""
-    from smpc_bench.local_parties import run_parties
+    from smpc_bench.engine.local_parties import run_parties
 
     started = time.perf_counter()
     results = run_parties(opts.party_argv(), opts.parties, timeout=opts.timeout,

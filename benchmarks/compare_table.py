@@ -80,13 +80,13 @@ def _expected(stat: str, values: list[int]) -> list[Any]:
 async def _ours(mpc: Any, stat: str, n: int, values: np.ndarray) -> list[Any]:
     from fractions import Fraction as F
 
-    from smpc_bench import aggregates
-    from smpc_bench.kpi import KpiSpec
-    from smpc_bench.quantile_methods import Cut
-    from smpc_bench.quantiles import quantile_cuts, quantiles
-    from smpc_bench.reveal import open_counts, open_fraction
-    from smpc_bench.secure_table import SecureTable, encode_digits
-    from smpc_bench.sizing import size_for
+    from smpc_bench.core import aggregates
+    from smpc_bench.core.quantiles import quantile_cuts, quantiles
+    from smpc_bench.core.reveal import open_counts, open_fraction
+    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.spec.kpi import KpiSpec
+    from smpc_bench.spec.quantile_methods import Cut
+    from smpc_bench.spec.sizing import size_for
 
     specs = [KpiSpec("value", 0, 10**6)]
     sizing = size_for(specs, n, moments=False)
@@ -104,7 +104,7 @@ async def _ours(mpc: Any, stat: str, n: int, values: np.ndarray) -> list[Any]:
         return list((await open_fraction(quantiles(table, 4, counts=counts), specs))[0])
     from bench_party import CONTEXT
 
-    from smpc_bench.ranks import deliver_to_owners, position_records
+    from smpc_bench.positions.ranks import deliver_to_owners, position_records
 
     records = position_records(table, counts=counts, method="sort", keys=CONTEXT["keys"])
     mine = await deliver_to_owners(records, [0] * n)
@@ -129,7 +129,9 @@ async def _mpyc(mpc: Any, stat: str, n: int, values: np.ndarray) -> list[Any]:
 
 
 async def party_main(args: argparse.Namespace) -> dict[str, Any]:
-    from smpc_bench import acceleration, costs, driver
+    from smpc_bench import costs
+    from smpc_bench.engine import accel as acceleration
+    from smpc_bench.engine import driver
 
     mpc = driver.runtime()
     await driver.phase("connecting", mpc.start(), timeout=120)
@@ -138,7 +140,7 @@ async def party_main(args: argparse.Namespace) -> dict[str, Any]:
     if "ranks" in stats:
         from bench_party import CONTEXT
 
-        from smpc_bench.secure_shuffle import agree_shuffle_keys
+        from smpc_bench.positions.shuffle import agree_shuffle_keys
 
         CONTEXT["keys"] = await agree_shuffle_keys()
     record: dict[str, Any] = {"party": mpc.pid, "n": args.n, "stats": {}}
@@ -174,7 +176,7 @@ async def party_main(args: argparse.Namespace) -> dict[str, Any]:
 def run_party(argv: list[str]) -> int:
     args, mpyc_argv = build_parser().parse_known_args(argv)
     sys.argv = [sys.argv[0], *mpyc_argv]
-    from smpc_bench import driver
+    from smpc_bench.engine import driver
 
     record = driver.run(party_main(args), timeout=args.timeout)
     print(RECORD_PREFIX + json.dumps(record), flush=True)
@@ -210,7 +212,7 @@ def write_markdown(rows: list[dict[str, Any]], n: int, parties: int, command: st
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     sys.path.insert(0, str(HERE.parent / "src"))
-    from smpc_bench.local_parties import run_parties
+    from smpc_bench.engine.local_parties import run_parties
 
     party_args = [str(Path(__file__).resolve()), "--party", "--n", str(args.n), "--stats",
                   args.stats, "--seed", str(args.seed), "--timeout", str(args.timeout)]

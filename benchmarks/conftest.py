@@ -20,13 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from core_cases import Case, make_plain  # noqa: E402
 
-from smpc_bench.secure_table import DEFAULT_RADIX_BITS, SecureTable, encode_digits  # noqa: E402
+from smpc_bench.core.secure_table import DEFAULT_RADIX_BITS, SecureTable, encode_digits  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def mpc() -> Any:
     """The MPyC runtime with one party (local simulation), accelerations installed."""
-    from smpc_bench import driver
+    from smpc_bench.engine import driver
 
     return driver.runtime()
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from smpc_bench.kpi import KpiSpec
-from smpc_bench.secure_table import SecureTable
-from smpc_bench.sizing import Sizing, size_for
+from smpc_bench.core.secure_table import SecureTable
+from smpc_bench.spec.kpi import KpiSpec
+from smpc_bench.spec.sizing import Sizing, size_for
 
 #: Quick mode (CI): small sizes, few rounds.
 QUICK = os.environ.get("SMPC_BENCH_QUICK", "0") not in ("", "0")

@@ -2,12 +2,12 @@
 
 :func:`count_costs` records, while its block runs, facts that do not depend on timing or (for
 oblivious protocols) on the data: every opening, through
-:func:`smpc_bench.opening_log.record_openings`, and the shape of every oblivious walk that
-:mod:`smpc_bench.quantiles` starts.  :meth:`Costs.as_dict` flattens them for
+:func:`smpc_bench.costs.openings.record_openings`, and the shape of every oblivious walk that
+:mod:`smpc_bench.core.quantiles` starts.  :meth:`Costs.as_dict` flattens them for
 ``benchmark.extra_info`` or a JSON line.  Rounds, bytes, comparisons and reshared elements are
 counted by :mod:`smpc_bench.costs` (``costs.track()``), which the budget gate uses.
 
-Needs the MPyC runtime (it is loaded through :func:`smpc_bench.driver.runtime`).
+Needs the MPyC runtime (it is loaded through :func:`smpc_bench.engine.driver.runtime`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from smpc_bench import quantiles as quantiles_module
-from smpc_bench.opening_log import OpeningLog, record_openings
+from smpc_bench.core import quantiles as quantiles_module
+from smpc_bench.costs.openings import OpeningLog, record_openings
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Micro-benchmark: secure array multiplications with and without ``smpc_bench.fast_sharing``.
+"""Micro-benchmark: secure array multiplications with and without ``smpc_bench.engine.accel.sharing``.
 
 Runs under MPyC (one process per party; ``-M3`` on one host spawns the other two):
 
@@ -29,7 +29,7 @@ import time
 import numpy as np
 from mpyc.runtime import mpc  # parses (and strips) MPyC's own flags from sys.argv
 
-from smpc_bench import fast_sharing
+from smpc_bench.engine.accel import sharing as fast_sharing
 
 MODES = {
     "mpyc": fast_sharing.uninstall,

@@ -4,11 +4,11 @@ For every size ``n`` in ``SIZES`` and ``K`` in ``(1, 6)`` KPIs it times, on the 
 in a secret-shared table: sum, mean and variance; quartiles with public counts (what a round
 does: counts are released first) and with secret counts; ``summarize`` with every metric; and
 building the table from shared digits (the in-MPC range check).  The field is sized as a round
-would size it: wider (see :func:`smpc_bench.sizing.size_for`) only for operations that release a
+would size it: wider (see :func:`smpc_bench.spec.sizing.size_for`) only for operations that release a
 variance.  Each timed round runs a fresh coroutine through ``mpc.run`` and opens the results.
 
 ``benchmark.extra_info`` records deterministic counters of one extra, untimed run: the number of
-openings and opened elements (:func:`smpc_bench.opening_log.record_openings`), and the levels and
+openings and opened elements (:func:`smpc_bench.costs.openings.record_openings`), and the levels and
 lanes of the oblivious walk, plus the sizes.  That run is also checked against ``statistics``.
 
     pytest benchmarks --benchmark-only -m "not multiparty"
@@ -26,12 +26,12 @@ import pytest
 from core_cases import KPI_COUNTS, SIZES, Case, rounds_for
 from cost_counters import count_costs
 
-from smpc_bench import aggregates
-from smpc_bench.metrics import Metric
-from smpc_bench.quantiles import quantiles
-from smpc_bench.reveal import open_counts, open_fraction
-from smpc_bench.secure_table import SecureTable
-from smpc_bench.summary import summarize
+from smpc_bench.core import aggregates
+from smpc_bench.core.quantiles import quantiles
+from smpc_bench.core.reveal import open_counts, open_fraction
+from smpc_bench.core.secure_table import SecureTable
+from smpc_bench.core.summarize import summarize
+from smpc_bench.spec.metrics import Metric
 
 #: Every metric a round can release (min and max are order statistics like the percentiles).
 FULL_METRICS = (

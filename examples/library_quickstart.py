@@ -12,10 +12,10 @@ from fractions import Fraction
 import numpy as np
 
 from smpc_bench import KpiSpec, driver, size_for
-from smpc_bench.aggregates import count, mean, stdev
-from smpc_bench.quantiles import percentiles, quantiles
-from smpc_bench.reveal import open_fraction
-from smpc_bench.secure_table import SecureTable, encode_digits
+from smpc_bench.core.aggregates import count, mean, stdev
+from smpc_bench.core.quantiles import percentiles, quantiles
+from smpc_bench.core.reveal import open_fraction
+from smpc_bench.core.secure_table import SecureTable, encode_digits
 
 mpc = driver.runtime()  # imports mpyc.runtime (parses MPyC's flags) on first use
 

@@ -3,7 +3,7 @@ r"""Where do I stand? Each firm's own rank, percentile and band per KPI, for tha
 Releases the count, the quartiles and the 10th/90th percentiles of every KPI (subject to the
 disclosure rules) and, privately, each of this firm's rows' position: its rank (1 = best, ties
 share the best rank), its percentile (share of values below, ties counted half) and its band,
-computed inside the MPC by :mod:`smpc_bench.ranks` and opened to this firm only
+computed inside the MPC by :mod:`smpc_bench.positions.ranks` and opened to this firm only
 (``mpc.output(..., receivers=[firm])``); plus the gaps to the median and to the top quartile,
 worked out on this firm's machine from its own value and the released statistics.  The
 ``[positions]`` settings of the consortium file apply (``bands = 10`` for deciles,
@@ -23,8 +23,8 @@ Usage (one process per firm; the same consortium file everywhere)::
 
 import sys
 
-from smpc_bench.metrics import Metric
-from smpc_bench.party_main import main
+from smpc_bench.cli.run import main
+from smpc_bench.spec.metrics import Metric
 
 POSITION_STATISTICS = [Metric.COUNT, Metric.percentile(10), Metric.percentile(25),
                        Metric.MEDIAN, Metric.percentile(75), Metric.percentile(90)]

@@ -23,7 +23,7 @@ Usage (one process per firm; the same consortium file everywhere)::
 
 import sys
 
-from smpc_bench.party_main import main
+from smpc_bench.cli.run import main
 
 if __name__ == "__main__":
     sys.exit(main(prog="industry_report.py", default_reports=True,

@@ -2,7 +2,7 @@ r"""Secure mean: every firm learns the mean of each KPI over all firms' rows, an
 
 The mean is released exactly (sum and count are combined in the clear only after the
 disclosure rule passed inside the MPC).  A thin wrapper over
-:func:`smpc_bench.party_main.main` with the statistics fixed to ``count`` and ``mean``.
+:func:`smpc_bench.cli.run.main` with the statistics fixed to ``count`` and ``mean``.
 
 Usage (one process per firm; the same consortium file everywhere)::
 
@@ -18,8 +18,8 @@ Add ``--json`` for the result as JSON, ``--report-dir DIR`` for report files.
 
 import sys
 
-from smpc_bench.metrics import Metric
-from smpc_bench.party_main import main
+from smpc_bench.cli.run import main
+from smpc_bench.spec.metrics import Metric
 
 if __name__ == "__main__":
     sys.exit(main(prog="secure_mean.py", statistics=[Metric.COUNT, Metric.MEAN], positions=False,

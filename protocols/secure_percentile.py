@@ -3,7 +3,7 @@ r"""Secure percentiles: every firm learns the chosen percentiles of each KPI, an
 Percentiles are computed obliviously (no pivot or partition size is ever opened) and exactly,
 by the named method: ``inclusive`` (numpy's default ``linear``), ``exclusive`` (Python's
 ``statistics.quantiles`` default), ``nearest-rank``, ``lower``, ``higher``, ``midpoint``.  A thin
-wrapper over :func:`smpc_bench.party_main.main`.
+wrapper over :func:`smpc_bench.cli.run.main`.
 
 Usage (one process per firm; every party must give the same --percentile/--method)::
 
@@ -19,8 +19,8 @@ Usage (one process per firm; every party must give the same --percentile/--metho
 import argparse
 import sys
 
-from smpc_bench.metrics import Metric
-from smpc_bench.party_main import main
+from smpc_bench.cli.run import main
+from smpc_bench.spec.metrics import Metric
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)

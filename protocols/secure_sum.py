@@ -1,7 +1,7 @@
 r"""Secure sum: every firm learns the total of each KPI over all firms' rows, and the counts.
 
 Nothing else is released: no firm's own figures, no means, no quantiles.  A thin wrapper over
-:func:`smpc_bench.party_main.main` with the statistics fixed to ``count`` and ``sum`` for every
+:func:`smpc_bench.cli.run.main` with the statistics fixed to ``count`` and ``sum`` for every
 KPI of the consortium file (every party must run this same program).
 
 Usage (one process per firm; the same consortium file everywhere)::
@@ -21,8 +21,8 @@ Add ``--json`` for the result as JSON, ``--report-dir DIR`` for report files.
 
 import sys
 
-from smpc_bench.metrics import Metric
-from smpc_bench.party_main import main
+from smpc_bench.cli.run import main
+from smpc_bench.spec.metrics import Metric
 
 if __name__ == "__main__":
     sys.exit(main(prog="secure_sum.py", statistics=[Metric.COUNT, Metric.SUM], positions=False,

@@ -1,7 +1,7 @@
 """Plaintext oracles for the protocol tests, and the plaintext side of building test tables.
 
 Everything here works on lists of exact :class:`~fractions.Fraction` values, so the secure results
-(exact fractions after :func:`smpc_bench.reveal.open_fraction`) can be compared with ``==``.
+(exact fractions after :func:`smpc_bench.core.reveal.open_fraction`) can be compared with ``==``.
 
 Three families of references:
 
@@ -13,7 +13,7 @@ Three families of references:
 * :func:`exact_quantile`: the exact Fraction formula of every quantile method for any fraction
   ``p`` in ``[0, 1]``, written from the *definitions* (Python's ``statistics.quantiles`` source
   for ``exclusive``/``inclusive``; numpy's virtual-index definitions for ``lower``, ``higher``,
-  ``midpoint`` and ``inverted_cdf``), independently of ``smpc_bench.quantile_methods``.
+  ``midpoint`` and ``inverted_cdf``), independently of ``smpc_bench.spec.quantile_methods``.
 * :func:`numpy_quantile`: ``numpy.percentile`` itself, in floats, to cross-check the exact
   formulas (exact on small integers and dyadic fractions; see ``tests/unit``).
 
@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from smpc_bench.kpi import KpiSpec
-from smpc_bench.metrics import Metric
-from smpc_bench.quantile_methods import METHODS
-from smpc_bench.sizing import Sizing
+from smpc_bench.spec.kpi import KpiSpec
+from smpc_bench.spec.metrics import Metric
+from smpc_bench.spec.quantile_methods import METHODS
+from smpc_bench.spec.sizing import Sizing
 
 #: numpy.percentile's name for each of our quantile methods.
 NUMPY_METHOD = {
@@ -277,7 +277,7 @@ def table_from_columns(
         smuggled: ``{(k, i): offset}``: cells whose *offset* value is replaced after encoding,
             as a dishonest owner would (claimed valid); typically in ``(span, 2**value_bits)``.
     """
-    from smpc_bench.kpi import encode_column_with_missing
+    from smpc_bench.spec.kpi import encode_column_with_missing
 
     encoded = [encode_column_with_missing(spec, column)
                for spec, column in zip(specs, columns, strict=True)]
@@ -305,8 +305,8 @@ def build_secure_table(data: TableData, sizing: Sizing, *, path: str = "digits",
     (:meth:`SecureTable.from_bits`) or ``"values"`` (:meth:`SecureTable.from_values`).
     Call it inside the coroutine given to ``mpc.run``.
     """
-    from smpc_bench.driver import runtime
-    from smpc_bench.secure_table import SecureTable, encode_digits
+    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.engine.driver import runtime
 
     mpc = runtime()
     sec = mpc.SecInt(sizing.field_bits)

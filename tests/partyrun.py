@@ -1,6 +1,6 @@
 """Run an MPyC program as m local party processes, with free ports and timeouts.
 
-The launcher lives in the library (:mod:`smpc_bench.local_parties`, also used by
+The launcher lives in the library (:mod:`smpc_bench.engine.local_parties`, also used by
 ``smpc-bench simulate``); tests import it from here::
 
     from tests.partyrun import run_parties
@@ -8,6 +8,6 @@ The launcher lives in the library (:mod:`smpc_bench.local_parties`, also used by
     results = run_parties(lambda i: [str(PROGRAM), "--value", str(i)], 3, timeout=60)
 """
 
-from smpc_bench.local_parties import PartyResult, describe, free_base_port, run_parties
+from smpc_bench.engine.local_parties import PartyResult, describe, free_base_port, run_parties
 
 __all__ = ["PartyResult", "describe", "free_base_port", "run_parties"]

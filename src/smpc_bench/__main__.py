@@ -2,6 +2,6 @@
 
 import sys
 
-from smpc_bench.cli import main
+from smpc_bench.cli.main import main
 
 sys.exit(main())

@@ -15,11 +15,11 @@ import jsonschema
 import pandas as pd
 import pytest
 
-from smpc_bench import cli
-from smpc_bench.certificates import make_certificates
-from smpc_bench.config import load_config
-from smpc_bench.local_parties import free_base_port
-from smpc_bench.report import report_schema
+from smpc_bench.cli import main as cli
+from smpc_bench.engine.local_parties import free_base_port
+from smpc_bench.inputs.certificates import make_certificates
+from smpc_bench.inputs.consortium import load_config
+from smpc_bench.report.build import report_schema
 from tests.partyrun import run_parties
 
 pytestmark = pytest.mark.multiparty
@@ -72,7 +72,7 @@ def test_demo_runs_the_example_and_writes_valid_reports(tmp_path: Path) -> None:
     assert "the dominance rule" in alfa["kpis"][0]["statistics"]["sum"]["reason"]
     assert "fewer than 5 firms" in alfa["kpis"][5]["statistics"]["mean"]["reason"]
     assert alfa["round"]["max_firm_share"] == 0.25
-    # Private positions (smpc_bench.ranks) against pandas: rank 'min', percentile 'mean'.
+    # Private positions (smpc_bench.positions.ranks) against pandas: rank 'min', percentile 'mean'.
     everything = pd.concat([pd.read_csv(EXAMPLE / f"{n}.csv") for n in
                             ("alfa", "beta", "gamma", "delta", "epsilon")], ignore_index=True)
     for k, kpi in enumerate(consortium.spec.kpis[:5]):

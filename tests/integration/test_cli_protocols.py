@@ -10,9 +10,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from smpc_bench.config import load_config
-from smpc_bench.frames import read_table, rows_from_frame
-from smpc_bench.report import report_schema
+from smpc_bench.inputs.consortium import load_config
+from smpc_bench.inputs.firm_data import read_table, rows_from_frame
+from smpc_bench.report.build import report_schema
 from tests.partyrun import run_parties
 
 pytestmark = pytest.mark.multiparty

@@ -15,9 +15,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from smpc_bench import cli
-from smpc_bench.config import load_config
-from smpc_bench.report import report_schema
+from smpc_bench.cli import main as cli
+from smpc_bench.inputs.consortium import load_config
+from smpc_bench.report.build import report_schema
 
 pytestmark = pytest.mark.multiparty
 

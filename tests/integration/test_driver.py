@@ -1,4 +1,4 @@
-"""smpc_bench.driver in real MPyC runs: one process per party, started by tests.partyrun."""
+"""smpc_bench.engine.driver in real MPyC runs: one process per party, started by tests.partyrun."""
 
 import json
 import subprocess

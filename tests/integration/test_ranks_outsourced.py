@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from mpyc import finfields
 
-from smpc_bench.ranks import PositionRules, decode_positions, recombine_shares
+from smpc_bench.positions.ranks import PositionRules, decode_positions, recombine_shares
 from tests.partyrun import run_parties
 
 pytestmark = pytest.mark.multiparty

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from smpc_bench.kpi import KpiSpec
+from smpc_bench.spec.kpi import KpiSpec
 from tests.partyrun import describe, run_parties
 
 pytestmark = pytest.mark.multiparty

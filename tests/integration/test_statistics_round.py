@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from smpc_bench.config import load_config
-from smpc_bench.frames import read_table, rows_from_frame
-from smpc_bench.metrics import Metric
-from smpc_bench.plaintext import reference
+from smpc_bench.inputs.consortium import load_config
+from smpc_bench.inputs.firm_data import read_table, rows_from_frame
+from smpc_bench.spec.metrics import Metric
+from smpc_bench.spec.plaintext import reference
 from tests.partyrun import run_parties
 
 pytestmark = pytest.mark.multiparty
@@ -61,7 +61,7 @@ def _write_consortium(folder: Path, rows_per_party: list[list[list[object]]],
 def _run(folder: Path, files: list[Path], timeout: float = 240) -> list[dict]:
     outputs = [folder / f"out{i}.json" for i in range(len(files))]
     run_parties(
-        lambda i: ["-m", "smpc_bench.party_main", "--config", str(folder / "consortium.toml"),
+        lambda i: ["-m", "smpc_bench.cli.run", "--config", str(folder / "consortium.toml"),
                    "--data", str(files[i]), "--json-out", str(outputs[i])],
         len(files), timeout=timeout)
     return [json.loads(p.read_text(encoding="utf-8")) for p in outputs]
@@ -160,7 +160,7 @@ def test_mismatched_config_stops_every_party_naming_the_odd_one(tmp_path: Path) 
     other = tmp_path / "other.toml"
     other.write_text(CONFIG.format(min_contributions=4), encoding="utf-8")
     results = run_parties(
-        lambda i: ["-m", "smpc_bench.party_main",
+        lambda i: ["-m", "smpc_bench.cli.run",
                    "--config", str(other if i == 2 else tmp_path / "consortium.toml"),
                    "--data", str(files[i])],
         3, timeout=120, check=False)
@@ -173,7 +173,7 @@ def test_two_parties_are_refused_before_any_data_moves(tmp_path: Path) -> None:
     rows = [[[100, 1.5]], [[200, 2.5]]]
     files = _write_consortium(tmp_path, rows)
     results = run_parties(
-        lambda i: ["-m", "smpc_bench.party_main", "--config", str(tmp_path / "consortium.toml"),
+        lambda i: ["-m", "smpc_bench.cli.run", "--config", str(tmp_path / "consortium.toml"),
                    "--data", str(files[i])],
         2, timeout=60, check=False)
     for result in results:
@@ -186,7 +186,7 @@ def test_bad_csv_is_rejected_before_mpc_with_a_clear_message(tmp_path: Path) -> 
     rows = [[[100, 1.5]], [[200, 2.5]], [["lots", 3.5]]]
     files = _write_consortium(tmp_path, rows)
     results = run_parties(
-        lambda i: ["-m", "smpc_bench.party_main", "--config", str(tmp_path / "consortium.toml"),
+        lambda i: ["-m", "smpc_bench.cli.run", "--config", str(tmp_path / "consortium.toml"),
                    "--data", str(files[i]), "--connect-timeout", "10"],
         3, timeout=90, check=False)
     assert results[2].returncode == 1

@@ -1,7 +1,7 @@
 """Real party processes with a configured threshold and with interactive randomness (--no-prss).
 
 Every run is checked against the plaintext oracle: the released statistics, and each firm's
-private ranks against pandas.  See :mod:`smpc_bench.threshold`.
+private ranks against pandas.  See :mod:`smpc_bench.spec.threshold`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from smpc_bench.config import load_config
-from smpc_bench.frames import read_table, rows_from_frame
-from smpc_bench.metrics import Metric
-from smpc_bench.plaintext import reference
+from smpc_bench.inputs.consortium import load_config
+from smpc_bench.inputs.firm_data import read_table, rows_from_frame
+from smpc_bench.spec.metrics import Metric
+from smpc_bench.spec.plaintext import reference
 from tests.integration.test_ranks_peer import expected_positions, run_round
 from tests.partyrun import describe, run_parties
 
@@ -40,7 +40,7 @@ def _round(folder: Path, config: Path, firms: list[str], *flags: str) -> tuple[l
     """Run every firm's party; return the outcomes, the reports and party 0's progress."""
     outputs = [folder / f"out{i}.json" for i in range(len(firms))]
     results = run_parties(
-        lambda i: ["-m", "smpc_bench.party_main", "--config", str(config),
+        lambda i: ["-m", "smpc_bench.cli.run", "--config", str(config),
                    "--data", str(EXAMPLE / f"{firms[i]}.csv"), "--json-out", str(outputs[i]),
                    "--report-dir", str(folder / f"report{i}"), *flags],
         len(firms), timeout=120)
@@ -51,7 +51,7 @@ def _round(folder: Path, config: Path, firms: list[str], *flags: str) -> tuple[l
 
 
 def _check(config: Path, firms: list[str], outcomes: list[dict], reports: list[dict]) -> None:
-    """Statistics against :func:`smpc_bench.plaintext.reference`, ranks against pandas."""
+    """Statistics against :func:`smpc_bench.spec.plaintext.reference`, ranks against pandas."""
     consortium = load_config(config)
     rows = [row for firm in firms
             for row in rows_from_frame(read_table(EXAMPLE / f"{firm}.csv"), consortium.spec.kpis)]
@@ -117,7 +117,7 @@ def test_parties_with_other_randomness_settings_stop_cleanly(tmp_path: Path,
     # threshold) was misread and every party hung until its overall timeout.
     config = _consortium(tmp_path, "")
     results = run_parties(
-        lambda i: ["-m", "smpc_bench.party_main", "--config", str(config),
+        lambda i: ["-m", "smpc_bench.cli.run", "--config", str(config),
                    "--data", str(EXAMPLE / f"{FIRMS[i]}.csv"), "--quiet", "--timeout", "60",
                    *(odd_flags if i == 0 else [])],
         5, timeout=90, check=False)

@@ -1,4 +1,4 @@
-"""``smpc_bench.comparison`` at m=1, in process, against Python's ``<``.
+"""``smpc_bench.core.less_than`` at m=1, in process, against Python's ``<``.
 
 Exhaustive over every input of small bit lengths, property-based for larger ones; the openings
 must not depend on the data, and misuse must fail before anything is opened.
@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smpc_bench import costs
-from smpc_bench.comparison import less_than_zero, prepare_masks
-from smpc_bench.driver import runtime
-from smpc_bench.opening_log import record_openings
+from smpc_bench.core.less_than import less_than_zero, prepare_masks
+from smpc_bench.costs.openings import record_openings
+from smpc_bench.engine.driver import runtime
 
 mpc = runtime()
 SECINT = mpc.SecInt(32)

@@ -22,16 +22,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smpc_bench import aggregates
-from smpc_bench import quantiles as secure_quantiles
-from smpc_bench.driver import runtime
-from smpc_bench.kpi import KpiSpec
-from smpc_bench.metrics import Metric
-from smpc_bench.quantile_methods import METHODS, Cut
-from smpc_bench.reveal import open_counts, open_fraction
-from smpc_bench.secure_table import SecureTable, encode_digits
-from smpc_bench.sizing import size_for
-from smpc_bench.summary import summarize
+from smpc_bench.core import aggregates
+from smpc_bench.core import quantiles as secure_quantiles
+from smpc_bench.core.reveal import open_counts, open_fraction
+from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench.core.summarize import summarize
+from smpc_bench.engine.driver import runtime
+from smpc_bench.spec.kpi import KpiSpec
+from smpc_bench.spec.metrics import Metric
+from smpc_bench.spec.quantile_methods import METHODS, Cut
+from smpc_bench.spec.sizing import size_for
 from tests import oracles
 from tests.oracles import PATHS, TableData, build_secure_table, table_from_columns
 

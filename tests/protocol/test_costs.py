@@ -14,14 +14,15 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from smpc_bench import aggregates, costs
-from smpc_bench.driver import runtime
-from smpc_bench.kpi import KpiSpec
-from smpc_bench.opening_log import record_openings
-from smpc_bench.quantiles import quantiles
-from smpc_bench.reveal import open_counts, open_fraction
-from smpc_bench.secure_table import SecureTable, encode_digits
-from smpc_bench.sizing import size_for
+from smpc_bench import costs
+from smpc_bench.core import aggregates
+from smpc_bench.core.quantiles import quantiles
+from smpc_bench.core.reveal import open_counts, open_fraction
+from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench.costs.openings import record_openings
+from smpc_bench.engine.driver import runtime
+from smpc_bench.spec.kpi import KpiSpec
+from smpc_bench.spec.sizing import size_for
 
 mpc = runtime()
 secint = mpc.SecInt(32)

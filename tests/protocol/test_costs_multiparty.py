@@ -19,13 +19,14 @@ pytestmark = pytest.mark.multiparty
 PROGRAM = textwrap.dedent('''
     import json
     import numpy as np
-    from smpc_bench import costs, driver
-    from smpc_bench.kpi import KpiSpec
-    from smpc_bench.quantiles import quantiles
-    from smpc_bench.reveal import open_counts, open_fraction
-    from smpc_bench.secure_table import SecureTable, encode_digits
-    from smpc_bench.sizing import size_for
-    from smpc_bench import aggregates
+    from smpc_bench import costs
+    from smpc_bench.engine import driver
+    from smpc_bench.spec.kpi import KpiSpec
+    from smpc_bench.core.quantiles import quantiles
+    from smpc_bench.core.reveal import open_counts, open_fraction
+    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.spec.sizing import size_for
+    from smpc_bench.core import aggregates
 
     async def main():
         mpc = driver.runtime()
@@ -104,13 +105,14 @@ def test_lockstep_rounds_and_traffic_with_three_parties(records):
 def test_lockstep_rounds_equal_the_one_party_simulation(records):
     import numpy as np
 
-    from smpc_bench import aggregates, costs
-    from smpc_bench.driver import runtime
-    from smpc_bench.kpi import KpiSpec
-    from smpc_bench.quantiles import quantiles
-    from smpc_bench.reveal import open_counts, open_fraction
-    from smpc_bench.secure_table import SecureTable, encode_digits
-    from smpc_bench.sizing import size_for
+    from smpc_bench import costs
+    from smpc_bench.core import aggregates
+    from smpc_bench.core.quantiles import quantiles
+    from smpc_bench.core.reveal import open_counts, open_fraction
+    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.engine.driver import runtime
+    from smpc_bench.spec.kpi import KpiSpec
+    from smpc_bench.spec.sizing import size_for
 
     mpc = runtime()
     specs = [KpiSpec("v", 0, 1000)]

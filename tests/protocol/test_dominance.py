@@ -2,7 +2,7 @@
 
 A KPI's sum and mean are released only if no firm (party; its rows together) contributes more
 than ``max_firm_share`` of the KPI's total, a firm's contribution counting by the absolute
-value of its total (see :mod:`smpc_bench.disclosure`).  One process plays every firm here: the
+value of its total (see :mod:`smpc_bench.spec.disclosure`).  One process plays every firm here: the
 secure functions only need the public ``rows_per_party`` to know which rows belong together.
 """
 
@@ -17,19 +17,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smpc_bench.disclosure import (
+from smpc_bench.costs.openings import record_openings
+from smpc_bench.engine.driver import runtime
+from smpc_bench.spec.disclosure import (
     dominance_reason,
     dominance_verdicts,
     release_plan,
     secure_dominance_bits,
     secure_no_dominant_firm,
 )
-from smpc_bench.driver import runtime
-from smpc_bench.kpi import KpiSpec
-from smpc_bench.metrics import Metric
-from smpc_bench.opening_log import record_openings
-from smpc_bench.round_spec import RoundSpec
-from smpc_bench.sizing import size_for
+from smpc_bench.spec.kpi import KpiSpec
+from smpc_bench.spec.metrics import Metric
+from smpc_bench.spec.round_spec import RoundSpec
+from smpc_bench.spec.sizing import size_for
 from tests.oracles import TableData, build_secure_table, table_from_columns
 
 mpc = runtime()

@@ -29,15 +29,15 @@ import mpyc.statistics as mpyc_statistics
 import numpy as np
 import pytest
 
-from smpc_bench import quantiles as secure_quantiles
-from smpc_bench.driver import runtime
-from smpc_bench.kpi import KpiSpec
-from smpc_bench.metrics import Metric
-from smpc_bench.opening_log import Opening, record_openings
-from smpc_bench.quantile_methods import METHODS
-from smpc_bench.reveal import open_counts, open_fraction
-from smpc_bench.sizing import size_for
-from smpc_bench.summary import summarize
+from smpc_bench.core import quantiles as secure_quantiles
+from smpc_bench.core.reveal import open_counts, open_fraction
+from smpc_bench.core.summarize import summarize
+from smpc_bench.costs.openings import Opening, record_openings
+from smpc_bench.engine.driver import runtime
+from smpc_bench.spec.kpi import KpiSpec
+from smpc_bench.spec.metrics import Metric
+from smpc_bench.spec.quantile_methods import METHODS
+from smpc_bench.spec.sizing import size_for
 from tests import oracles
 from tests.oracles import TableData, build_secure_table
 

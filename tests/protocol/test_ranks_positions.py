@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from smpc_bench.kpi import KpiSpec
-from smpc_bench.opening_log import record_openings
-from smpc_bench.ranks import (
+from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench.costs.openings import record_openings
+from smpc_bench.positions.ranks import (
     METHODS,
     PositionRules,
     decode_positions,
@@ -30,9 +30,9 @@ from smpc_bench.ranks import (
     order_counts,
     position_records,
 )
-from smpc_bench.secure_shuffle import agree_shuffle_keys
-from smpc_bench.secure_table import SecureTable, encode_digits
-from smpc_bench.sizing import size_for
+from smpc_bench.positions.shuffle import agree_shuffle_keys
+from smpc_bench.spec.kpi import KpiSpec
+from smpc_bench.spec.sizing import size_for
 
 SPECS = (
     KpiSpec("margin", -50, 80, decimals=1, higher_is_better=True),
@@ -42,7 +42,7 @@ SPECS = (
 
 @pytest.fixture(scope="module")
 def mpc() -> Any:
-    from smpc_bench import driver
+    from smpc_bench.engine import driver
 
     return driver.runtime()
 
@@ -245,7 +245,7 @@ def test_definition_names_the_tie_rule_and_the_percentile_kind() -> None:
 
 def test_importing_the_modules_does_not_import_mpyc() -> None:
     # Importing mpyc parses sys.argv (and sets up logging): leave that to the driver.
-    code = ("import sys, smpc_bench.ranks, smpc_bench.secure_shuffle, smpc_bench.digit_compare;"
+    code = ("import sys, smpc_bench.positions.ranks, smpc_bench.positions.shuffle, smpc_bench.positions.pairwise;"
             "assert not [m for m in sys.modules if m.split('.')[0] == 'mpyc'], sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from smpc_bench import secure_shuffle
-from smpc_bench.kpi import KpiSpec
-from smpc_bench.secure_shuffle import (
+from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench.positions import shuffle as secure_shuffle
+from smpc_bench.positions.shuffle import (
     ShuffleError,
     agree_shuffle_keys,
     apply_secret_permutation,
@@ -22,13 +22,13 @@ from smpc_bench.secure_shuffle import (
     shuffle,
     sorted_counts,
 )
-from smpc_bench.secure_table import SecureTable, encode_digits
-from smpc_bench.sizing import size_for
+from smpc_bench.spec.kpi import KpiSpec
+from smpc_bench.spec.sizing import size_for
 
 
 @pytest.fixture(scope="module")
 def mpc() -> Any:
-    from smpc_bench import driver
+    from smpc_bench.engine import driver
 
     return driver.runtime()
 

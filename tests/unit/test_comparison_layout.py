@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smpc_bench.comparison import MAX_DIGIT_BITS, mask_digit_widths
+from smpc_bench.core.less_than import MAX_DIGIT_BITS, mask_digit_widths
 
 
 @pytest.mark.parametrize("bit_length", range(1, 65))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from smpc_bench.config import ConfigError, load_config, parse_config
+from smpc_bench.inputs.consortium import ConfigError, load_config, parse_config
 
 BASE = """
 [consortium]
@@ -175,7 +175,7 @@ def test_the_documented_example_parses() -> None:
     import textwrap
     import tomllib
 
-    from smpc_bench import config
+    from smpc_bench.inputs import consortium as config
 
     doc = config.__doc__ or ""
     block = textwrap.dedent(doc.split("::\n", 1)[1])
@@ -186,7 +186,7 @@ def test_the_documented_example_parses() -> None:
 
 
 def test_positions_settings(tmp_path: Path) -> None:
-    from smpc_bench.peer_round import agreement_digest
+    from smpc_bench.peer.round import agreement_digest
 
     default = _config(tmp_path)
     assert default.positions.enabled and default.positions.bands == 4

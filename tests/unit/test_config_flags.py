@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from smpc_bench.certificates import make_certificates
-from smpc_bench.config import ConfigError, parse_config
-from smpc_bench.metrics import Metric
-from smpc_bench.party_main import mpyc_flags, with_statistics
-from smpc_bench.tls_files import TlsFiles, mpyc_tls_layout
+from smpc_bench.cli.run import mpyc_flags, with_statistics
+from smpc_bench.inputs.certificates import make_certificates
+from smpc_bench.inputs.consortium import ConfigError, parse_config
+from smpc_bench.inputs.tls import TlsFiles, mpyc_tls_layout
+from smpc_bench.spec.metrics import Metric
 
 
 def _consortium(addresses: list[str]):

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from smpc_bench.config import DEFAULT_MAX_FIRM_SHARE, ConfigError, parse_config
-from smpc_bench.disclosure import rules_text, share_text, unreachable_share
-from smpc_bench.metrics import Metric
-from smpc_bench.party_main import with_statistics
-from smpc_bench.round_spec import RoundSpec
+from smpc_bench.cli.run import with_statistics
+from smpc_bench.inputs.consortium import DEFAULT_MAX_FIRM_SHARE, ConfigError, parse_config
+from smpc_bench.spec.disclosure import rules_text, share_text, unreachable_share
+from smpc_bench.spec.metrics import Metric
+from smpc_bench.spec.round_spec import RoundSpec
 
 
 def _consortium(share: Any = None, *, parties: int = 5, statistics: list[str] | None = None):

@@ -1,4 +1,4 @@
-"""Unit tests of smpc_bench.driver that need no MPyC run (the runtime is never started)."""
+"""Unit tests of smpc_bench.engine.driver that need no MPyC run (the runtime is never started)."""
 
 import asyncio
 import importlib.util
@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from smpc_bench import driver
-from smpc_bench.driver import PartyError, PartyTimeoutError, RunLog, check_party_count, phase
+from smpc_bench.engine import driver
+from smpc_bench.engine.driver import PartyError, PartyTimeoutError, RunLog, check_party_count, phase
 
 
 @pytest.mark.parametrize("m", [1, 3, 4, 5, 12])
@@ -122,13 +122,13 @@ def test_importing_the_package_does_not_import_mpyc_runtime():
 def _package_modules():
     spec = importlib.util.find_spec("smpc_bench")
     assert spec is not None and spec.submodule_search_locations
-    names = [info.name for info in pkgutil.iter_modules(spec.submodule_search_locations)]
-    return sorted(f"smpc_bench.{name}" for name in names if name != "__main__")
+    infos = pkgutil.walk_packages(spec.submodule_search_locations, prefix="smpc_bench.")
+    return sorted(info.name for info in infos if not info.name.endswith("__main__"))
 
 
 def test_no_module_of_the_package_imports_mpyc_runtime():
     modules = _package_modules()
-    assert "smpc_bench.driver" in modules
+    assert "smpc_bench.engine.driver" in modules
     proc = _run_python(
         f"""
         import importlib, sys

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from mpyc import finfields
 
-from smpc_bench import fast_arrays
+from smpc_bench.engine.accel import field_arrays as fast_arrays
 
 FIELD = finfields.GF(2**61 - 1)
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smpc_bench.fast_matmul import modmatmul
-from smpc_bench.word_arithmetic import addmod, mulmod_scalar
+from smpc_bench.engine.accel.matmul import modmatmul
+from smpc_bench.engine.accel.uint64_mod import addmod, mulmod_scalar
 
 # Primes: the largest below 2**64, one just above 2**63 (wrapping differences), one below 2**63,
 # and a small one.

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mpyc import thresha
 
-from smpc_bench import fast_prf
+from smpc_bench.engine.accel import prf as fast_prf
 
 PRIMES = [2**64 - 59, 2**63 + 29, 2**61 - 1, 65521, 3]
 

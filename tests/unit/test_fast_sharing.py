@@ -1,4 +1,4 @@
-"""Unit tests for smpc_bench.fast_sharing (no MPC processes; mpyc.runtime is never imported)."""
+"""Unit tests for smpc_bench.engine.accel.sharing (no MPC processes; mpyc.runtime is never imported)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from mpyc import finfields, gfpx, thresha
 from mpyc.gmpy import next_prime, prev_prime
 
-from smpc_bench import fast_sharing as fs
+from smpc_bench.engine.accel import sharing as fs
 
 # Other tests may already have started the runtime, which installs the fast versions.
 ORIGINAL_SPLIT = fs.original_np_random_split
@@ -393,7 +393,7 @@ def test_import_does_not_import_mpyc_runtime() -> None:
     """In a fresh interpreter with MPyC-looking argv, importing the module leaves sys.argv alone."""
     code = (
         "import sys; sys.argv = ['x', '-M3', '--no-such-flag']; "
-        "import smpc_bench.fast_sharing as f; f.install(); f.uninstall(); "
+        "import smpc_bench.engine.accel.sharing as f; f.install(); f.uninstall(); "
         "assert 'mpyc.runtime' not in sys.modules, 'mpyc.runtime imported'; "
         "assert sys.argv == ['x', '-M3', '--no-such-flag'], sys.argv"
     )

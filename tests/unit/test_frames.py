@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from smpc_bench.frames import check_frame, clean_cell, read_table, rows_from_frame
-from smpc_bench.kpi import InputError, KpiSpec
+from smpc_bench.inputs.firm_data import check_frame, clean_cell, read_table, rows_from_frame
+from smpc_bench.spec.kpi import InputError, KpiSpec
 
 KPIS = (
     KpiSpec("revenue", 0, 5_000_000, 0, "EUR"),

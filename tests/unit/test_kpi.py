@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smpc_bench.kpi import (
+from smpc_bench.spec.kpi import (
     MAX_VALUE_BITS,
     InputError,
     KpiSpec,

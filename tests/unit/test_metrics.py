@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smpc_bench.metrics import DEFAULT_METRICS, Metric
-from smpc_bench.quantile_methods import METHODS, Cut
+from smpc_bench.spec.metrics import DEFAULT_METRICS, Metric
+from smpc_bench.spec.quantile_methods import METHODS, Cut
 
 SIMPLE = ("count", "sum", "mean", "variance", "stdev", "min", "max")
 

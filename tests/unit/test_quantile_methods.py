@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smpc_bench.quantile_methods import METHODS, Cut, RankPlan, plan_public, plan_secure
-from smpc_bench.quantiles import cuts_for_quantiles
+from smpc_bench.core.quantiles import cuts_for_quantiles
+from smpc_bench.spec.quantile_methods import METHODS, Cut, RankPlan, plan_public, plan_secure
 from tests import oracles
 
 # Fractions used on grids: all quartiles/deciles/percentile-style cuts plus extremes.

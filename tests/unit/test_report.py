@@ -15,12 +15,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from smpc_bench.config import parse_config
-from smpc_bench.own_position import PrivatePosition
-from smpc_bench.peer_round import RoundOutcome
-from smpc_bench.plots import kpi_plot_png
-from smpc_bench.report import CSV_COLUMNS, build_report, csv_rows, report_schema, write_report
-from smpc_bench.report_html import render_html
+from smpc_bench.inputs.consortium import parse_config
+from smpc_bench.peer.round import RoundOutcome
+from smpc_bench.report.build import CSV_COLUMNS, build_report, csv_rows, report_schema, write_report
+from smpc_bench.report.html_page import render_html
+from smpc_bench.report.own_section import PrivatePosition
+from smpc_bench.report.plots import kpi_plot_png
 
 CONSORTIUM = parse_config({
     "consortium": {"name": "Bakery <test> round"},

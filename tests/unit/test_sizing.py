@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smpc_bench.kpi import MAX_VALUE_BITS, KpiSpec
-from smpc_bench.sizing import (
+from smpc_bench.spec.kpi import MAX_VALUE_BITS, KpiSpec
+from smpc_bench.spec.sizing import (
     MAX_QUANTILE_DENOMINATOR,
     Sizing,
     dominance_bits,
@@ -129,7 +129,7 @@ def test_sizing_is_a_frozen_value():
         sizing.field_bits = 8  # type: ignore[misc]
 
 
-# The dominance rule (smpc_bench.disclosure) compares denominator * |firm total| with
+# The dominance rule (smpc_bench.spec.disclosure) compares denominator * |firm total| with
 # numerator * (sum of |firm totals|): the lower bounds enter the MPC, but only when it is on.
 
 EXTREME_SPECS = [spec_with_bits(MAX_VALUE_BITS, "wide"),

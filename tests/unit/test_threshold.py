@@ -6,11 +6,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from smpc_bench import threshold
-from smpc_bench.config import ConfigError, parse_config
-from smpc_bench.metrics import Metric
-from smpc_bench.party_main import mpyc_flags, with_statistics
-from smpc_bench.round_spec import RoundSpec
+from smpc_bench.cli.run import mpyc_flags, with_statistics
+from smpc_bench.inputs.consortium import ConfigError, parse_config
+from smpc_bench.spec import threshold
+from smpc_bench.spec.metrics import Metric
+from smpc_bench.spec.round_spec import RoundSpec
 
 
 def _consortium(parties: int = 5, security: dict | None = None):
@@ -26,7 +26,7 @@ def _consortium(parties: int = 5, security: dict | None = None):
 
 
 def _runtime(parties: int, t: int, *, no_prss: bool = False) -> SimpleNamespace:
-    """The attributes of MPyC's runtime that smpc_bench.threshold reads and writes."""
+    """The attributes of MPyC's runtime that smpc_bench.spec.threshold reads and writes."""
     return SimpleNamespace(parties=list(range(parties)), threshold=t, pid=0,
                            options=SimpleNamespace(no_prss=no_prss))
 

@@ -1,4 +1,4 @@
-"""``smpc_bench.comparison`` with real parties: every party prints what it opened.
+"""``smpc_bench.core.less_than`` with real parties: every party prints what it opened.
 
 Usage (one process per party; tests/partyrun.py adds the MPyC flags):
     python comparisons.py --bits 6 --seed 1 -M3 -I0 -B 20000 --no-log   # and -I1, -I2
@@ -14,14 +14,14 @@ import json
 
 import numpy as np
 
-from smpc_bench import driver
-from smpc_bench.comparison import less_than_zero, prepare_masks
+from smpc_bench.core.less_than import less_than_zero, prepare_masks
+from smpc_bench.engine import driver
 
 
 async def main(args: argparse.Namespace) -> None:
     mpc = driver.runtime()
     if mpc.pid == args.stock_party:
-        from smpc_bench import acceleration
+        from smpc_bench.engine import accel as acceleration
 
         acceleration.uninstall()  # this party runs MPyC's own sharing code: mixed parties
     secint = mpc.SecInt(32)

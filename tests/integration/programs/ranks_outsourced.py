@@ -2,9 +2,9 @@
 
 Every firm split its one-hot digits and validity flags into Shamir shares, one file per server
 (see :func:`split_for_servers`, which plays the firms in tests and benchmarks).  Each server
-loads its shares, runs the oblivious shuffle-sort (:mod:`smpc_bench.secure_shuffle`), and writes
+loads its shares, runs the oblivious shuffle-sort (:mod:`smpc_bench.positions.shuffle`), and writes
 its shares of every row's position record; only a firm holding ``t + 1`` servers' shares of its
-own row can recombine its position (:func:`smpc_bench.ranks.recombine_shares`).
+own row can recombine its position (:func:`smpc_bench.positions.ranks.recombine_shares`).
 
 Usage (one process per server; the test helper tests/partyrun.py adds the MPyC flags):
     python ranks_outsourced.py --shares server0.npz --result-file result0.npy --prime P \\
@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from smpc_bench import driver
-from smpc_bench.kpi import KpiSpec
-from smpc_bench.opening_log import record_openings
-from smpc_bench.ranks import PositionRules, own_shares, position_records
-from smpc_bench.secure_shuffle import agree_shuffle_keys
-from smpc_bench.secure_table import SecureTable, encode_digits
-from smpc_bench.sizing import Sizing, size_for
+from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench.costs.openings import record_openings
+from smpc_bench.engine import driver
+from smpc_bench.positions.ranks import PositionRules, own_shares, position_records
+from smpc_bench.positions.shuffle import agree_shuffle_keys
+from smpc_bench.spec.kpi import KpiSpec
+from smpc_bench.spec.sizing import Sizing, size_for
 
 DEFAULT_KPIS = ["margin:-100:100:2:higher"]
 
@@ -62,7 +62,7 @@ def split_for_servers(specs: Sequence[KpiSpec], offsets: np.ndarray, valid: np.n
     """
     from mpyc import finfields
 
-    from smpc_bench.fast_sharing import np_random_split
+    from smpc_bench.engine.accel.sharing import np_random_split
 
     sizing = size_for(specs, offsets.shape[1], moments=False)
     prime = round_prime(sizing)

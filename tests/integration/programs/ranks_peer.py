@@ -21,14 +21,19 @@ from typing import Any
 
 import numpy as np
 
-from smpc_bench import driver
-from smpc_bench.kpi import KpiSpec
-from smpc_bench.opening_log import record_openings
-from smpc_bench.peer_round import encode_rows
-from smpc_bench.ranks import PositionRules, decode_positions, deliver_to_owners, position_records
-from smpc_bench.secure_shuffle import agree_shuffle_keys
-from smpc_bench.secure_table import SecureTable, encode_digits
-from smpc_bench.sizing import size_for
+from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench.costs.openings import record_openings
+from smpc_bench.engine import driver
+from smpc_bench.peer.round import encode_rows
+from smpc_bench.positions.ranks import (
+    PositionRules,
+    decode_positions,
+    deliver_to_owners,
+    position_records,
+)
+from smpc_bench.positions.shuffle import agree_shuffle_keys
+from smpc_bench.spec.kpi import KpiSpec
+from smpc_bench.spec.sizing import size_for
 
 DEFAULT_KPIS = ["margin:-50:80:2:higher", "days:0:365:0:lower"]
 

@@ -1,4 +1,4 @@
-"""Secure sum of one integer per party: the smallest MPyC program driven by smpc_bench.driver.
+"""Secure sum of one integer per party: the smallest MPyC program driven by smpc_bench.engine.driver.
 
 Usage (one process per party; the test helper tests/partyrun.py adds the MPyC flags):
     python secure_sum.py --value 7 -M3 -I0 -B 20000 --no-log   # and -I1, -I2 in two more shells
@@ -14,7 +14,7 @@ import json
 import os
 import time
 
-from smpc_bench import driver
+from smpc_bench.engine import driver
 
 
 async def main(args: argparse.Namespace) -> None:

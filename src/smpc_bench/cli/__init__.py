@@ -1,0 +1,2 @@
+"""The ``smpc-bench`` command, one module per subcommand.
+"""

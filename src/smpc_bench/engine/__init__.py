@@ -1,0 +1,2 @@
+"""The only place (with :mod:`smpc_bench.costs`) that drives MPyC or touches its internals.
+"""

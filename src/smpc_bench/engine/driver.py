@@ -1,0 +1,236 @@
+"""Drive one MPyC run: the runtime, party-count checks, per-phase timeouts and a watchdog.
+
+This is the only module of the package that imports :mod:`mpyc.runtime`, and it does so lazily,
+inside :func:`runtime`, because that import parses ``sys.argv`` (MPyC's upper-case flags).
+
+MPyC has no timeouts: a party that crashes or never connects leaves the others waiting forever.
+Wrap every step that waits on other parties in :func:`phase`, and start the program with
+:func:`run`, whose watchdog ends the process if even the event loop gets stuck::
+
+    async def main() -> None:
+        mpc = driver.runtime()
+        await driver.phase("connecting", mpc.start(), timeout=60)
+        total = mpc.sum(mpc.input(secint(value)))
+        revealed_total = await driver.phase("opening the sum", mpc.output(total), timeout=30)
+        await driver.phase("shutting down", mpc.shutdown(), timeout=30)
+
+    driver.run(main(), timeout=600)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: Exit status of a party ended by the :func:`run` watchdog.
+WATCHDOG_EXIT_CODE = 3
+
+_mpc: Any = None
+
+
+class PartyError(RuntimeError):
+    """A party could not complete its part of an MPyC run."""
+
+
+class PartyTimeoutError(PartyError):
+    """The other parties did not answer within the time allowed for a phase.
+
+    Attributes:
+        phase: Name of the phase that timed out.
+        timeout: The time allowed, in seconds.
+        party: Index of the party that gave up, or None if unknown.
+    """
+
+    def __init__(self, phase: str, timeout: float, party: int | None = None) -> None:
+        """Build the message from the phase name, the timeout and the party index."""
+        self.phase = phase
+        self.timeout = timeout
+        self.party = party
+        who = "this party" if party is None else f"party {party}"
+        super().__init__(
+            f"{who}: no answer from the other parties within {timeout:g} s while {phase!r}; "
+            "a party may have crashed or be unreachable"
+        )
+
+
+def runtime() -> Any:
+    """Return the MPyC runtime ``mpyc.runtime.mpc``, importing it on first use.
+
+    The first call parses MPyC's flags from ``sys.argv`` (and removes them from it) and
+    installs the exactly equivalent speed-ups of :mod:`smpc_bench.engine.accel`.
+    """
+    global _mpc
+    if _mpc is None:
+        from mpyc.runtime import mpc
+
+        from smpc_bench.engine import accel as acceleration
+
+        acceleration.install()
+        _mpc = mpc
+    return _mpc
+
+
+def mpc_coroutine(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Make ``func`` an MPyC coroutine (:func:`mpyc.asyncoro.mpc_coro`) on its first call.
+
+    Decorating at import time would import :mod:`mpyc` with the package, and MPyC parses
+    ``sys.argv`` and configures logging on import.  MPyC coroutines carry no return
+    annotation: ``mpc_coro`` would take it for the type of the result.
+    """
+    decorated: Callable[..., Any] | None = None
+
+    @functools.wraps(func)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decorated
+        if decorated is None:
+            from mpyc.asyncoro import mpc_coro
+
+            decorated = mpc_coro(func)
+        return decorated(*args, **kwargs)
+
+    return call
+
+
+def _party_index() -> int | None:
+    """Return this party's index if the runtime is already loaded, without loading it."""
+    if _mpc is not None:
+        return int(_mpc.pid)
+    return None
+
+
+def check_party_count(m: int, *, allow_local_simulation: bool) -> None:
+    """Refuse party counts that give no secrecy.
+
+    Args:
+        m: Number of MPyC parties.
+        allow_local_simulation: Accept ``m == 1``: one process plays every party, which is a
+            local simulation without any secret sharing (tests, demos).
+
+    Raises:
+        ValueError: If ``m < 1``, ``m == 2``, or ``m == 1`` without ``allow_local_simulation``.
+    """
+    if m < 1:
+        raise ValueError(f"need at least 1 party, got {m}")
+    if m == 2:
+        raise ValueError(
+            "2 parties are refused: MPyC's threshold would be t = 0, so the 'shares' are the "
+            "plaintext values and each party sees the other's inputs (no secrecy); "
+            "use 3 or more parties"
+        )
+    if m == 1 and not allow_local_simulation:
+        raise ValueError(
+            "1 party is a local simulation with no secrecy; pass allow_local_simulation=True "
+            "to run it, or use 3 or more parties"
+        )
+
+
+@dataclass
+class RunLog:
+    """Durations of the completed phases of a run, in order, for progress reports.
+
+    Attributes:
+        timings: ``(phase name, seconds)`` for every completed phase.
+        on_phase: Called with ``(name, seconds)`` as each phase completes.
+    """
+
+    timings: list[tuple[str, float]] = field(default_factory=list)
+    on_phase: Callable[[str, float], None] | None = None
+
+    def record(self, name: str, seconds: float) -> None:
+        """Append a completed phase and notify ``on_phase``."""
+        self.timings.append((name, seconds))
+        if self.on_phase is not None:
+            self.on_phase(name, seconds)
+
+    def total(self) -> float:
+        """Return the summed duration of all completed phases, in seconds."""
+        return sum(seconds for _, seconds in self.timings)
+
+    def clear(self) -> None:
+        """Forget all recorded phases."""
+        self.timings.clear()
+
+
+#: Default log that :func:`phase` records into.
+run_log = RunLog()
+
+
+async def phase(
+    name: str, awaitable: Awaitable[T], timeout: float, *, log: RunLog | None = None
+) -> T:
+    """Await one step of a run that depends on the other parties, with a timeout.
+
+    Works for ``mpc.start()`` (whose connect loop retries forever), ``mpc.output(...)``,
+    ``mpc.gather(...)``, ``mpc.transfer(...)`` and ``mpc.shutdown()``, also with one party,
+    where MPyC evaluates synchronously and hands back results that are already done.
+    Futures are shielded, so a timeout does not cancel MPyC's own placeholders.
+
+    Args:
+        name: Phase name for messages and the run log, e.g. ``"sharing inputs"``.
+        awaitable: Coroutine, future or other awaitable to wait for.
+        timeout: Seconds to wait.
+        log: Where to record the duration; defaults to the module's :data:`run_log`.
+
+    Returns:
+        The awaitable's result.
+
+    Raises:
+        PartyTimeoutError: If the awaitable is not done within ``timeout`` seconds.
+    """
+    started = time.perf_counter()
+    if isinstance(awaitable, asyncio.Future) and awaitable.done():
+        result: T = awaitable.result()
+    else:
+        if isinstance(awaitable, asyncio.Future):
+            awaitable = asyncio.shield(awaitable)
+        try:
+            result = await asyncio.wait_for(awaitable, timeout)
+        except TimeoutError:
+            raise PartyTimeoutError(name, timeout, _party_index()) from None
+    (run_log if log is None else log).record(name, time.perf_counter() - started)
+    return result
+
+
+def _watchdog_expired(timeout: float) -> None:
+    party = _party_index()
+    who = "this party" if party is None else f"party {party}"
+    print(
+        f"smpc-bench: {who}: the run did not finish within {timeout:g} s; "
+        f"aborting with exit code {WATCHDOG_EXIT_CODE} so it does not hang forever",
+        file=sys.stderr,
+        flush=True,
+    )
+    sys.stdout.flush()
+    os._exit(WATCHDOG_EXIT_CODE)
+
+
+def run(coro: Coroutine[Any, Any, T], *, timeout: float) -> T:
+    """Run a coroutine with ``mpc.run`` under an overall deadline.
+
+    A daemon watchdog thread ends the whole process with exit code :data:`WATCHDOG_EXIT_CODE`
+    (after a message on stderr) if the run is not over within ``timeout`` seconds, even if the
+    event loop is stuck. Use :func:`phase` inside the coroutine for clean, per-step errors.
+
+    Args:
+        coro: The party's main coroutine.
+        timeout: Deadline for the whole run, in seconds.
+
+    Returns:
+        The coroutine's result.
+    """
+    watchdog = threading.Timer(timeout, _watchdog_expired, args=(timeout,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        return runtime().run(coro)  # type: ignore[no-any-return]
+    finally:
+        watchdog.cancel()

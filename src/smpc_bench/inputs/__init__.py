@@ -1,0 +1,5 @@
+"""What a firm reads and checks on its own machine before anything leaves it: the consortium
+file, the firm's data file (CSV or Excel), TLS file locations and certificate generation.
+
+Imports only :mod:`smpc_bench.spec`; never MPyC.
+"""
