@@ -2,7 +2,7 @@
 
 Plays ``--n`` firms (one KPI value each, some missing, many ties), splits their one-hot digits
 into Shamir shares for ``--servers`` local compute-server processes of
-``tests/integration/programs/ranks_outsourced.py``, runs them ``--repeats`` times, and checks
+``smpc_bench.outsourced.positions_server``, runs them ``--repeats`` times, and checks
 every firm's recombined position against the plaintext oracle.  Each server times its wall
 clock from its shares to its shares of all position records: the in-MPC range check and count,
 the agreement on shuffle seeds, the oblivious shuffle-sort and the record arithmetic.  The
@@ -20,7 +20,6 @@ line is ``outsourced_positions_seconds=<median slowest server> n=<n> servers=<m>
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
 import sys
@@ -32,18 +31,12 @@ from pathlib import Path
 import numpy as np
 
 from smpc_bench.engine.local_parties import run_parties
+from smpc_bench.outsourced.positions_server import parse_kpi
+from smpc_bench.outsourced.splitting import split_for_servers
 from smpc_bench.positions.ranks import PositionRules, decode_positions, recombine_shares
 
 ROOT = Path(__file__).resolve().parents[1]
-PROGRAM = ROOT / "tests" / "integration" / "programs" / "ranks_outsourced.py"
-
-
-def load_program() -> object:
-    spec = importlib.util.spec_from_file_location("ranks_outsourced", PROGRAM)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+PROGRAM = ["-m", "smpc_bench.outsourced.positions_server"]
 
 
 def check(records: np.ndarray, offsets: np.ndarray, valid: np.ndarray, rules: PositionRules,
@@ -83,8 +76,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args()
     sys.argv = sys.argv[:1]  # importing mpyc (below) parses sys.argv with MPyC's own flags
-    program = load_program()
-    spec = program.parse_kpi(args.kpi)  # type: ignore[attr-defined]
+    spec = parse_kpi(args.kpi)
     rules = PositionRules(bands=args.bands, bands_only=args.bands_only)
     rng = np.random.default_rng(args.seed)
     # Values cluster on a coarse grid half of the time: plenty of ties.
@@ -97,7 +89,7 @@ def main() -> int:
     slowest, walls, details = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        sizing, prime, files = program.split_for_servers(  # type: ignore[attr-defined]
+        sizing, prime, files = split_for_servers(
             [spec], offsets * valid, valid, args.servers, (args.servers - 1) // 2, 4, folder)
         results = [folder / f"result{i}.npy" for i in range(args.servers)]
         flags = ["--kpi", args.kpi, "--prime", str(prime), "--bands", str(args.bands)]
@@ -105,7 +97,7 @@ def main() -> int:
         for _ in range(args.repeats):
             started = time.perf_counter()
             runs = run_parties(
-                lambda i: [str(PROGRAM), "--shares", str(files[i]), "--result-file",
+                lambda i: [*PROGRAM, "--shares", str(files[i]), "--result-file",
                            str(results[i]), *flags],
                 args.servers, timeout=args.timeout, cwd=ROOT)
             walls.append(time.perf_counter() - started)

@@ -7,38 +7,29 @@ the row's firm would, comparing against the plaintext oracle.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 from fractions import Fraction
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
 import pytest
 from mpyc import finfields
 
+from smpc_bench.outsourced.positions_server import parse_kpi
+from smpc_bench.outsourced.splitting import split_for_servers
 from smpc_bench.positions.ranks import PositionRules, decode_positions, recombine_shares
 from tests.partyrun import run_parties
 
 pytestmark = pytest.mark.multiparty
 
-PROGRAM = Path(__file__).parent / "programs" / "ranks_outsourced.py"
+PROGRAM = ["-m", "smpc_bench.outsourced.positions_server"]
 KPIS = ["margin:-100:100:2:higher", "days:0:365:0:lower"]
 
 
-def load_program() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ranks_outsourced", PROGRAM)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def make_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    program = load_program()
-    specs = [program.parse_kpi(text) for text in KPIS]
+    specs = [parse_kpi(text) for text in KPIS]
     rng = np.random.default_rng(seed)
     offsets = np.stack([rng.choice(rng.integers(0, s.span + 1, n // 3 + 1), n) for s in specs])
     offsets[0, 0] = specs[0].span  # an outlier at the top of the range
@@ -48,15 +39,14 @@ def make_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def run_servers(tmp_path: Path, offsets: np.ndarray, valid: np.ndarray, servers: int,
                 *flags: str) -> tuple[int, list[np.ndarray], list[dict]]:
-    program = load_program()
-    specs = [program.parse_kpi(text) for text in KPIS]
+    specs = [parse_kpi(text) for text in KPIS]
     threshold = (servers - 1) // 2
-    _, prime, files = program.split_for_servers(specs, offsets, valid, servers, threshold, 4,
+    _, prime, files = split_for_servers(specs, offsets, valid, servers, threshold, 4,
                                                 tmp_path)
     results_files = [tmp_path / f"result{i}.npy" for i in range(servers)]
     kpi_flags = [arg for kpi in KPIS for arg in ("--kpi", kpi)]
     results = run_parties(
-        lambda i: [str(PROGRAM), "--shares", str(files[i]), "--result-file",
+        lambda i: [*PROGRAM, "--shares", str(files[i]), "--result-file",
                    str(results_files[i]), "--prime", str(prime), *kpi_flags, *flags],
         servers, timeout=120)
     reports = [json.loads(r.stdout) for r in results]

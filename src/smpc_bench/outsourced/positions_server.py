@@ -1,14 +1,16 @@
-"""Private positions in outsourced mode: compute servers rank contributions they cannot see.
+r"""Private positions in outsourced mode: compute servers rank contributions they cannot see.
 
 Every firm split its one-hot digits and validity flags into Shamir shares, one file per server
-(see :func:`split_for_servers`, which plays the firms in tests and benchmarks).  Each server
-loads its shares, runs the oblivious shuffle-sort (:mod:`smpc_bench.positions.shuffle`), and writes
-its shares of every row's position record; only a firm holding ``t + 1`` servers' shares of its
-own row can recombine its position (:func:`smpc_bench.positions.ranks.recombine_shares`).
+(:func:`smpc_bench.outsourced.splitting.split_for_servers` plays the firms in tests and
+benchmarks).  Each server loads its shares, runs the oblivious shuffle-sort
+(:mod:`smpc_bench.positions.shuffle`), and writes its shares of every row's position record;
+only a firm holding ``t + 1`` servers' shares of its own row can recombine its position
+(:func:`smpc_bench.positions.ranks.recombine_shares`).
 
-Usage (one process per server; the test helper tests/partyrun.py adds the MPyC flags):
-    python ranks_outsourced.py --shares server0.npz --result-file result0.npy --prime P \\
-        -M3 -I0 -B 20000 --no-log
+Usage (one process per server; the test helper tests/partyrun.py adds the MPyC flags)::
+
+    python -m smpc_bench.outsourced.positions_server --shares server0.npz \
+        --result-file result0.npy --prime P -M3 -I0 -B 20000 --no-log
 
 Prints one JSON line {"party": i, "counts": [...], "seconds": s, "openings": n,
 "phases": {...}}; no position of any firm reaches a server's output.
@@ -19,67 +21,31 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench.core.secure_table import SecureTable
 from smpc_bench.costs.openings import record_openings
 from smpc_bench.engine import driver
 from smpc_bench.positions.ranks import PositionRules, own_shares, position_records
 from smpc_bench.positions.shuffle import agree_shuffle_keys
 from smpc_bench.spec.kpi import KpiSpec
-from smpc_bench.spec.sizing import Sizing, size_for
+from smpc_bench.spec.sizing import size_for
+
+__all__ = ["DEFAULT_KPIS", "main", "parse_kpi", "program"]
 
 DEFAULT_KPIS = ["margin:-100:100:2:higher"]
 
 
 def parse_kpi(text: str) -> KpiSpec:
+    """``"margin:-100:100:2:higher"`` -> the KPI (name, lower, upper, decimals, direction)."""
     name, lower, upper, decimals, direction = text.split(":")
     return KpiSpec(name, lower, upper, int(decimals), higher_is_better=direction == "higher")
 
 
-def round_prime(sizing: Sizing, sec_param: int = 30) -> int:
-    """The round's public prime: the one MPyC picks for ``SecInt(field_bits)`` (``-K 30``)."""
-    from mpyc import finfields
-
-    return int(finfields.find_prime_root(sizing.field_bits + sec_param + 2, n=2)[0])
-
-
-def split_for_servers(specs: Sequence[KpiSpec], offsets: np.ndarray, valid: np.ndarray,
-                      servers: int, threshold: int, radix_bits: int, folder: Path
-                      ) -> tuple[Sizing, int, list[Path]]:
-    """Play the firms: one-hot encode every row and write one share file per server.
-
-    Args:
-        offsets: Offset values ``(K, n)`` (:meth:`KpiSpec.encode`), 0 where missing.
-        valid: 0/1 ``(K, n)``.
-
-    Returns:
-        ``(sizing, prime, share files)``.
-    """
-    from mpyc import finfields
-
-    from smpc_bench.engine.accel.sharing import np_random_split
-
-    sizing = size_for(specs, offsets.shape[1], moments=False)
-    prime = round_prime(sizing)
-    field = finfields.GF(prime)
-    digits = encode_digits(offsets, sizing.value_bits, radix_bits)
-    files = []
-    split = {name: np_random_split(field, array.reshape(-1).astype(object), threshold, servers)
-             for name, array in (("digits", digits), ("valid", valid))}
-    for server in range(servers):
-        path = folder / f"server{server}.npz"
-        np.savez(path, digits=split["digits"][server].astype(np.uint64).reshape(digits.shape),
-                 valid=split["valid"][server].astype(np.uint64).reshape(valid.shape))
-        files.append(path)
-    return sizing, prime, files
-
-
 async def main(args: argparse.Namespace) -> None:
+    """Load this server's shares, compute every row's position record and write its shares."""
     mpc = driver.runtime()
     driver.check_party_count(len(mpc.parties), allow_local_simulation=True)
     specs = [parse_kpi(text) for text in args.kpi or DEFAULT_KPIS]
@@ -118,7 +84,8 @@ async def main(args: argparse.Namespace) -> None:
     print(json.dumps(report), flush=True)
 
 
-if __name__ == "__main__":
+def program(argv: list[str] | None = None) -> None:
+    """The server program: parse MPyC's flags, then ours, and run :func:`main`."""
     driver.runtime()  # parses and strips MPyC's upper-case flags from sys.argv
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shares", required=True, help="this server's share file (.npz)")
@@ -131,5 +98,9 @@ if __name__ == "__main__":
     parser.add_argument("--radix-bits", type=int, default=4)
     parser.add_argument("--phase-timeout", type=float, default=300.0)
     parser.add_argument("--run-timeout", type=float, default=900.0)
-    cli_args = parser.parse_args()
+    cli_args = parser.parse_args(argv)
     driver.run(main(cli_args), timeout=cli_args.run_timeout)
+
+
+if __name__ == "__main__":
+    program()

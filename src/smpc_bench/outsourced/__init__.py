@@ -1,0 +1,1 @@
+"""Outsourced mode: contributors submit shares to a few compute servers and leave."""
