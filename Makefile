@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
-$(VENV)/.installed-dev: $(STAMP)
+$(VENV)/.installed-dev: $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -32,8 +32,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/scaling.py
 
+# ruff, mypy --strict on src/ and the import contracts (pyproject's [tool.importlinter]).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/mypy --strict
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache .mypy_cache .hypothesis .benchmarks smpc-bench-demo

@@ -138,7 +138,8 @@ CONTEXT: dict[str, Any] = {}
 async def _ranks(table: Table, method: str) -> Any:
     from smpc_bench.core import aggregates
     from smpc_bench.core.reveal import open_counts
-    from smpc_bench.positions.ranks import deliver_to_owners, position_records
+    from smpc_bench.positions.delivery import deliver_to_owners
+    from smpc_bench.positions.ranks import position_records
 
     counts = await open_counts(aggregates.count(table))
     records = position_records(table, counts=counts, method=method, keys=CONTEXT.get("keys"))
@@ -226,8 +227,9 @@ def install_delay(mpc: Any, delay: float) -> Callable[[], None]:
 async def party_main(args: argparse.Namespace) -> dict[str, Any]:
     """One party's run: share the data, time every operation with its costs."""
     from smpc_bench import costs
-    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.core.secure_table import SecureTable
     from smpc_bench.engine import driver
+    from smpc_bench.spec.encoding import encode_digits
     from smpc_bench.spec.kpi import KpiSpec
     from smpc_bench.spec.sizing import size_for
 
@@ -306,8 +308,9 @@ def simulate_costs(ops: Sequence[str], n: int, *, seed: int = 1, radix: int = 4
     Imports the MPyC runtime (call it only where ``sys.argv`` holds no foreign flags).
     """
     from smpc_bench import costs
-    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.core.secure_table import SecureTable
     from smpc_bench.engine import driver
+    from smpc_bench.spec.encoding import encode_digits
     from smpc_bench.spec.kpi import KpiSpec
     from smpc_bench.spec.sizing import size_for
 

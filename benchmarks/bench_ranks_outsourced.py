@@ -33,7 +33,8 @@ import numpy as np
 from smpc_bench.engine.local_parties import run_parties
 from smpc_bench.outsourced.positions_server import parse_kpi
 from smpc_bench.outsourced.splitting import split_for_servers
-from smpc_bench.positions.ranks import PositionRules, decode_positions, recombine_shares
+from smpc_bench.positions.delivery import decode_positions, recombine_shares
+from smpc_bench.positions.ranks import PositionRules
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ["-m", "smpc_bench.outsourced.positions_server"]

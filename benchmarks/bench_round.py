@@ -2,12 +2,14 @@
 
 Generates a consortium of ``--firms`` firms with ``--kpis`` KPIs (each firm 1 to 3 rows of random
 values, about 10 % missing; every KPI releases count, mean, stdev, p10, quartiles and p90) and
-runs it ``--repeats`` times with :func:`smpc_bench.cli.main.simulate`: one MPyC party process per firm
+runs it ``--repeats`` times with :func:`smpc_bench.cli.simulate.simulate`: one MPyC party process
+per firm
 on this machine (free ports, a deadline), agreeing on the spec hash, sharing inputs, the
 statistics, the disclosure rule and every firm's private positions (rank, percentile, band).
-Every run's released statistics are checked against the plaintext answer
-(:func:`smpc_bench.spec.plaintext.reference`; decoded floats, relative tolerance 1e-6: the exact
-fractions are checked by the tests).  Times: launch to last exit (process start-up and
+Every run's released statistics are checked exactly against the plaintext answer computed
+here with ``statistics`` on the firms' files read back as text (exact fractions; the standard
+deviation as the float square root of the exact variance, which is what a round releases).
+Times: launch to last exit (process start-up and
 connection set-up included) and party 0's phases (median over the runs).
 
     .venv/bin/python benchmarks/bench_round.py --firms 12 --kpis 10
@@ -20,21 +22,22 @@ The last line is ``round_seconds=<median launch-to-exit> firms=<m> kpis=<K> rows
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 import sys
 import tempfile
 import time
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
 
-from smpc_bench.cli.main import simulate
-from smpc_bench.spec.metrics import Metric
-from smpc_bench.spec.plaintext import reference
+from smpc_bench.cli.simulate import simulate
 
 STATISTICS = ("count", "mean", "stdev", "p10", "q1", "median", "q3", "p90")
+DECIMALS = 2
 
 
 def write_consortium(folder: Path, firms: int, kpis: int, seed: int,
@@ -47,7 +50,8 @@ def write_consortium(folder: Path, firms: int, kpis: int, seed: int,
     if threshold is not None:
         lines.append(f"[security]\nthreshold = {threshold}\n")
     for k in range(kpis):
-        lines.append(f'[[kpis]]\nname = "kpi{k}"\nlower = 0\nupper = 1000000\ndecimals = 2\n'
+        lines.append(f'[[kpis]]\nname = "kpi{k}"\nlower = 0\nupper = 1000000\n'
+                     f"decimals = {DECIMALS}\n"
                      f"higher_is_better = {'true' if k % 2 else 'false'}\n"
                      f"statistics = [{listed}]\n")
     frames = []
@@ -64,17 +68,45 @@ def write_consortium(folder: Path, firms: int, kpis: int, seed: int,
     return pd.concat(frames, ignore_index=True)
 
 
-def check(everything: pd.DataFrame, released: dict) -> None:
-    """Every released statistic equals the plaintext answer (within the cents' precision)."""
+def exact_cell(text: str, decimals: int) -> Fraction:
+    """A file's cell as the KPI keeps it: rounded half to even to ``decimals``, exactly."""
+    return Fraction(Decimal(text.strip()).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_EVEN))
+
+
+def plaintext(name: str, values: list[Fraction]) -> Fraction | float:
+    """The exact plaintext answer of a released statistic (``statistics`` on Fractions; the
+    standard deviation as the round releases it: the float square root of the exact variance)."""
+    if name == "count":
+        return Fraction(len(values))
+    if name == "mean":
+        return Fraction(statistics.mean(values))
+    if name == "stdev":
+        return math.sqrt(statistics.variance(values))
+    if name == "median":
+        return Fraction(statistics.median(values))
+    # numpy's "linear" (our inclusive default) is statistics' inclusive method
+    percent = {"p10": 10, "p25": 25, "p75": 75, "p90": 90}[name]
+    return Fraction(statistics.quantiles(values, n=100, method="inclusive")[percent - 1])
+
+
+def check(folder: Path, firms: int, released: dict) -> None:
+    """Every released statistic equals the plaintext answer on the files' cells, exactly."""
+    frames = [pd.read_csv(folder / f"firm{i}.csv", dtype=str) for i in range(firms)]
     for kpi in released["kpis"]:
-        values = [Fraction(str(v)) for v in everything[kpi["name"]].dropna()]
+        values = [exact_cell(cell, DECIMALS) for frame in frames
+                  for cell in frame[kpi["name"]].dropna()]
         for name, item in kpi["statistics"].items():
             if item["suppressed"]:
                 continue
-            expected = len(values) if name == "count" else reference(Metric.parse(name), values)
-            got = kpi["count"] if name == "count" else item["value_float"]
-            if abs(float(got) - float(expected)) > 1e-6 * max(1.0, abs(float(expected))):
+            expected = plaintext(name, values)
+            if isinstance(expected, float):
+                got: Fraction | float | None = item["value_float"]
+            else:
+                got = None if item["value"] is None else Fraction(item["value"])
+            if got != expected:
                 raise SystemExit(f"{kpi['name']} {name}: secure {got} != plaintext {expected}")
+            if name == "count" and kpi["count"] != len(values):
+                raise SystemExit(f"{kpi['name']}: count {kpi['count']} != {len(values)}")
 
 
 def main() -> None:
@@ -96,7 +128,7 @@ def main() -> None:
             walls.append(time.perf_counter() - started)
             if any(o["kpis"] != outcomes[0]["kpis"] for o in outcomes):
                 raise SystemExit("the parties released different results")
-            check(everything, outcomes[0])
+            check(folder, args.firms, outcomes[0])
             phases.append({t["phase"]: t["seconds"] for t in outcomes[0]["timings"]})
     median_phases = {name: statistics.median(p[name] for p in phases) for name in phases[0]}
     shown = ", ".join(f"{name} {seconds:.2f}" for name, seconds in median_phases.items())

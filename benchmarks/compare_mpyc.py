@@ -1,8 +1,8 @@
 """Side by side: our quartiles against ``mpyc.statistics.quantiles``, with local MPyC parties.
 
 Launcher (no ``-I``): starts ``--parties`` processes of this same script on free local ports with
-:func:`smpc_bench.engine.local_parties.run_parties` (never MPyC's ``-M`` auto-spawn), collects one JSON
-line per party and prints a table; the last line is exactly
+:func:`smpc_bench.engine.local_parties.run_parties` (never MPyC's ``-M`` auto-spawn), collects one
+JSON line per party and prints a table; the last line is exactly
 ``speedup_vs_mpyc_quantiles=<ratio> n=<n>`` (or ``ours_quartiles_seconds=<s> n=<n>`` with
 ``--only ours``, ``mpyc_quartiles_seconds=<s> n=<n>`` with ``--only mpyc``)::
 
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", default=None, metavar="DIR",
                         help="write each party's cProfile of the whole run to DIR/party<i>.prof")
     parser.add_argument("--no-fast-matmul", action="store_true",
-                        help="diagnostic: run ours without smpc_bench.engine.accel.matmul (MPyC's own "
+                        help="diagnostic: run ours without engine.accel.matmul (MPyC's own "
                              "matrix products; fast_sharing stays)")
     parser.add_argument("--json", type=Path, default=None,
                         help="launcher only: append the party records to this JSONL file")
@@ -166,7 +166,8 @@ async def _run_ours(mpc: Any, opts: Options, values: np.ndarray | None) -> tuple
     from smpc_bench.core import aggregates
     from smpc_bench.core.quantiles import quantiles
     from smpc_bench.core.reveal import open_counts, open_fraction
-    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.core.secure_table import SecureTable
+    from smpc_bench.spec.encoding import encode_digits
     from smpc_bench.spec.kpi import KpiSpec
     from smpc_bench.spec.sizing import size_for
 
@@ -299,6 +300,9 @@ def run_party(argv: list[str]) -> int:
         profiler.disable()
         Path(opts.profile).mkdir(parents=True, exist_ok=True)
         profiler.dump_stats(str(Path(opts.profile) / f"party{record['party']}.prof"))
+    import resource
+
+    record["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB
     print(RECORD_PREFIX + json.dumps(record), flush=True)
     return 0
 
@@ -436,6 +440,10 @@ def main(argv: list[str]) -> int:
                 out.write(json.dumps({"options": asdict(opts), **record}) + "\n")
     for line in format_report(report):
         print(line)
+    peaks = [f"{r['peak_rss_mib']:.0f}" for r in sorted(report.records, key=lambda r: r["party"])
+             if "peak_rss_mib" in r]
+    if peaks:
+        print(f"peak memory per party (MiB, max RSS): {', '.join(peaks)}")
     wrong = [name for name, s in report.summary.items()
              if name == "ours" and s["verdict"] != "exact"]
     return 1 if wrong else 0

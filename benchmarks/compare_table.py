@@ -83,7 +83,8 @@ async def _ours(mpc: Any, stat: str, n: int, values: np.ndarray) -> list[Any]:
     from smpc_bench.core import aggregates
     from smpc_bench.core.quantiles import quantile_cuts, quantiles
     from smpc_bench.core.reveal import open_counts, open_fraction
-    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.core.secure_table import SecureTable
+    from smpc_bench.spec.encoding import encode_digits
     from smpc_bench.spec.kpi import KpiSpec
     from smpc_bench.spec.quantile_methods import Cut
     from smpc_bench.spec.sizing import size_for
@@ -104,7 +105,8 @@ async def _ours(mpc: Any, stat: str, n: int, values: np.ndarray) -> list[Any]:
         return list((await open_fraction(quantiles(table, 4, counts=counts), specs))[0])
     from bench_party import CONTEXT
 
-    from smpc_bench.positions.ranks import deliver_to_owners, position_records
+    from smpc_bench.positions.delivery import deliver_to_owners
+    from smpc_bench.positions.ranks import position_records
 
     records = position_records(table, counts=counts, method="sort", keys=CONTEXT["keys"])
     mine = await deliver_to_owners(records, [0] * n)

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from core_cases import Case, make_plain  # noqa: E402
 
-from smpc_bench.core.secure_table import DEFAULT_RADIX_BITS, SecureTable, encode_digits  # noqa: E402
+from smpc_bench.core.secure_table import SecureTable  # noqa: E402
+from smpc_bench.spec.encoding import DEFAULT_RADIX_BITS, encode_digits
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Micro-benchmark: secure array multiplications with and without ``smpc_bench.engine.accel.sharing``.
+"""Micro-benchmark: secure array multiplications with and without ``engine.accel.sharing``.
 
 Runs under MPyC (one process per party; ``-M3`` on one host spawns the other two):
 

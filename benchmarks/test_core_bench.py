@@ -4,8 +4,8 @@ For every size ``n`` in ``SIZES`` and ``K`` in ``(1, 6)`` KPIs it times, on the 
 in a secret-shared table: sum, mean and variance; quartiles with public counts (what a round
 does: counts are released first) and with secret counts; ``summarize`` with every metric; and
 building the table from shared digits (the in-MPC range check).  The field is sized as a round
-would size it: wider (see :func:`smpc_bench.spec.sizing.size_for`) only for operations that release a
-variance.  Each timed round runs a fresh coroutine through ``mpc.run`` and opens the results.
+would size it: wider (see :func:`smpc_bench.spec.sizing.size_for`) only for operations that release
+a variance.  Each timed round runs a fresh coroutine through ``mpc.run`` and opens the results.
 
 ``benchmark.extra_info`` records deterministic counters of one extra, untimed run: the number of
 openings and opened elements (:func:`smpc_bench.costs.openings.record_openings`), and the levels and
@@ -17,6 +17,7 @@ lanes of the oblivious walk, plus the sizes.  That run is also checked against `
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Awaitable, Callable
 from fractions import Fraction
@@ -120,7 +121,9 @@ def _expected(name: str, case: Case, k: int) -> dict[str, list[Any]]:
     inclusive = statistics.quantiles(data, n=100, method="inclusive")
     return {
         "count": [len(data)], "sum": [sum(data)], "mean": [statistics.mean(data)],
-        "variance": [statistics.variance(data)], "min": [min(data)], "max": [max(data)],
+        "variance": [statistics.variance(data)],
+        # released as the float square root of the exact variance: compared as that float
+        "stdev": [math.sqrt(statistics.variance(data))], "min": [min(data)], "max": [max(data)],
         "p10": [inclusive[9]], "p25": [inclusive[24]], "median": [statistics.median(data)],
         "p75": [inclusive[74]], "p90": [inclusive[89]],
         "p25:exclusive": [quartiles[0]], "p75:exclusive": [quartiles[2]],
@@ -128,9 +131,13 @@ def _expected(name: str, case: Case, k: int) -> dict[str, list[Any]]:
 
 
 def _check(name: str, case: Case, released: Released) -> None:
+    """Every released metric, and only those, equals its plaintext answer exactly."""
     for k in range(len(case.plain.specs)):
-        for metric, expected in _expected(name, case, k).items():
+        expected_metrics = _expected(name, case, k)
+        assert set(released) == set(expected_metrics), (name, sorted(released))
+        for metric, expected in expected_metrics.items():
             got = released[metric][k]
+            assert [type(g) is float for g in got] == [type(e) is float for e in expected]
             assert [Fraction(g) for g in got] == [Fraction(e) for e in expected], (name, metric)
 
 

@@ -3,18 +3,20 @@
 The timed callable is the whole launch (process start, connection set-up, the runs, shutdown),
 which is mostly start-up; the figure that matters is each party's inner time, which goes into
 ``benchmark.extra_info`` (``inner_seconds_median`` of party 0, bytes summed over all parties).
-Marked ``multiparty``: keep it out of a regression gate (``-m "not multiparty"``).
+Marked ``multiparty``: keep its times out of a regression gate (``-m "not multiparty"``).  CI
+runs it in quick mode with timing off, for its correctness checks only::
 
     pytest benchmarks --benchmark-only -m multiparty
+    SMPC_BENCH_QUICK=1 pytest benchmarks -m multiparty --benchmark-disable   # CI: the checks
 
 The positions cases run ``bench_ranks_peer.py`` (12 firms x 10 KPIs) and
 ``bench_ranks_outsourced.py`` (10,000 contributions) and keep the slowest party's inner time of
-their last line in ``extra_info`` (``SMPC_BENCH_QUICK=1``: 5 x 6 and 1,000 only).
+their last line in ``extra_info`` (``SMPC_BENCH_QUICK=1``: 5 x 6 and 1,000 only, and one inner
+run per case instead of three: about 10 s in all).
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,14 +24,15 @@ from typing import Any
 
 import pytest
 from compare_mpyc import Options, launch
+from core_cases import QUICK
 
 pytestmark = pytest.mark.multiparty
 
+#: Quick mode (CI, ``SMPC_BENCH_QUICK=1``): the small sizes, one inner run; the checks all run.
 N = 1000
 PARTIES = 3
-INNER_REPEATS = 3
+INNER_REPEATS = 1 if QUICK else 3
 HERE = Path(__file__).resolve().parent
-QUICK = os.environ.get("SMPC_BENCH_QUICK") == "1"
 
 
 def test_three_party_quartiles_ours(benchmark: Any) -> None:
@@ -65,7 +68,8 @@ def test_peer_positions(benchmark: Any, parties: int, kpis: int) -> None:
     figures: list[dict[str, float]] = []
     benchmark.group = "multiparty"
     benchmark.pedantic(lambda: figures.append(_launch_script(
-        "bench_ranks_peer.py", "--parties", str(parties), "--kpis", str(kpis), "--repeats", "3")),
+        "bench_ranks_peer.py", "--parties", str(parties), "--kpis", str(kpis),
+        "--repeats", str(INNER_REPEATS))),
         rounds=1, iterations=1, warmup_rounds=0)
     benchmark.extra_info.update(parties=parties, kpis=kpis,
                                 slowest_party_seconds=figures[-1]["peer_ranks_seconds"])
@@ -77,7 +81,7 @@ def test_outsourced_positions(benchmark: Any, n: int) -> None:
     figures: list[dict[str, float]] = []
     benchmark.group = "multiparty"
     benchmark.pedantic(lambda: figures.append(_launch_script(
-        "bench_ranks_outsourced.py", "--n", str(n), "--repeats", "3")),
+        "bench_ranks_outsourced.py", "--n", str(n), "--repeats", str(INNER_REPEATS))),
         rounds=1, iterations=1, warmup_rounds=0)
     benchmark.extra_info.update(n=n, servers=3,
                                 slowest_server_seconds=figures[-1]["outsourced_positions_seconds"])

@@ -11,19 +11,28 @@ from fractions import Fraction
 
 import numpy as np
 
-from smpc_bench import KpiSpec, driver, size_for
-from smpc_bench.core.aggregates import count, mean, stdev
-from smpc_bench.core.quantiles import percentiles, quantiles
-from smpc_bench.core.reveal import open_fraction
-from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench import (
+    KpiSpec,
+    SecureTable,
+    count,
+    encode_digits,
+    mean,
+    open_fraction,
+    percentiles,
+    quantiles,
+    runtime,
+    size_for,
+    stdev,
+)
 
-mpc = driver.runtime()  # imports mpyc.runtime (parses MPyC's flags) on first use
+mpc = runtime()  # imports mpyc.runtime (parses MPyC's flags) on first use
 
 margins = ["61.5", "58.9", "63.2", "55.3", "59.7", "60.1", None, "57.4", "54.8", "64.0"]
 spec = KpiSpec("gross_margin", lower=0, upper=100, decimals=1, unit="%")
 
 
 async def main() -> None:
+    """Share the margins, compute the statistics, open only the declared results."""
     await mpc.start()
     offsets = np.array([[spec.encode_one(v) if v is not None else 0 for v in margins]])
     claimed_valid = np.array([[v is not None for v in margins]], dtype=np.int64)

@@ -26,6 +26,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -96,11 +97,16 @@ def pvariance(data: Sequence[Fraction]) -> Fraction | None:
 
 
 def stdev(data: Sequence[Fraction]) -> float | None:
-    return float(statistics.stdev(data)) if len(data) >= 2 else None
+    """The square root, in floats, of the exact variance: what smpc-bench releases.
+
+    (``statistics.stdev`` rounds the exact square root once; ``math.sqrt`` of the Fraction
+    rounds the variance to a float first, so the two may differ in the last bit.)
+    """
+    return math.sqrt(statistics.variance(data)) if len(data) >= 2 else None
 
 
 def pstdev(data: Sequence[Fraction]) -> float | None:
-    return float(statistics.pstdev(data)) if data else None
+    return math.sqrt(statistics.pvariance(data)) if data else None
 
 
 def quantiles(data: Sequence[Fraction], n: int = 4, method: str = "exclusive") -> list[Released]:
@@ -211,13 +217,14 @@ def reference(metric: Metric, data: Sequence[Fraction]) -> Released:
     return exact_quantile(data, metric.fraction, metric.method)
 
 
-def same(released: Released, expected: Released, *, rel: float = 1e-12) -> bool:
-    """Exact equality for fractions; relative tolerance for floats (square roots)."""
+def same(released: Released, expected: Released) -> bool:
+    """Exact equality: fractions as fractions, floats (square roots) as the same float."""
     if expected is None or released is None:
         return released is None and expected is None
     if isinstance(expected, float) or isinstance(released, float):
-        return math.isclose(float(released), float(expected), rel_tol=rel, abs_tol=1e-300)
-    return Fraction(released) == Fraction(expected) and not isinstance(released, float)
+        return isinstance(released, float) and isinstance(expected, float) and (
+            released == expected)
+    return Fraction(released) == Fraction(expected)
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,35 +232,88 @@ def same(released: Released, expected: Released, *, rel: float = 1e-12) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+def is_missing_cell(cell: object) -> bool:
+    """An empty cell as the tests write one: None, NaN or blank text."""
+    if cell is None:
+        return True
+    if isinstance(cell, float):
+        return math.isnan(cell)
+    return isinstance(cell, str) and not cell.strip()
+
+
+def exact_cell(cell: object, decimals: int) -> Fraction:
+    """A raw cell (number or numeric text) as the exact value a KPI keeps: rounded half to
+    even to ``decimals`` (the shortest text of a float, as it would be written in a file)."""
+    if isinstance(cell, Fraction):
+        return Fraction(round(cell * 10**decimals), 10**decimals)  # round() is half to even
+    text = str(cell).strip()  # str(float) is the shortest text that round-trips
+    return Fraction(Decimal(text).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_EVEN))
+
+
+def _bounds(spec: KpiSpec) -> tuple[Fraction, Fraction]:
+    return Fraction(Decimal(str(spec.lower))), Fraction(Decimal(str(spec.upper)))
+
+
+def offset_value(spec: KpiSpec, offset: int) -> Fraction:
+    """The value an offset stands for: ``lower + offset / 10**decimals``."""
+    return _bounds(spec)[0] + Fraction(int(offset), 10**spec.decimals)
+
+
+def offset_span(spec: KpiSpec) -> int:
+    """The largest offset in range: ``(upper - lower) * 10**decimals``."""
+    lower, upper = _bounds(spec)
+    span = (upper - lower) * 10**spec.decimals
+    assert span.denominator == 1
+    return int(span)
+
+
 @dataclass
 class TableData:
     """A KPI table as the owners would share it, plus what the MPC should make of it.
+
+    The oracle side (:meth:`accepted`, :meth:`values`, :meth:`counts`, :meth:`rejected`) is
+    computed from the raw cells and the KPIs' declared bounds and decimals alone, never with the
+    encoding under test: the value of a raw cell is the cell rounded half to even, that of a
+    cell given as an offset (smuggled, or a table built from offsets) ``lower + offset /
+    10**decimals``; a cell counts iff it is claimed valid and within the bounds.
 
     Attributes:
         specs: One KPI per row of ``offsets``.
         offsets: ``(K, n)`` int64 offset values as shared; may hold *smuggled* values in
             ``(span, 2**value_bits)`` that bypassed the owners' local range check.
         claimed: ``(K, n)`` int64 0/1 validity as claimed by the owners (0 = missing cell).
+        raw: ``(K, n)`` raw cells the offsets were encoded from (None: the cell was given as
+            an offset).
     """
 
     specs: tuple[KpiSpec, ...]
     offsets: np.ndarray
     claimed: np.ndarray
+    raw: list[list[object]] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
         return int(self.offsets.shape[0]), int(self.offsets.shape[1])
 
+    def _raw(self, k: int, i: int) -> object:
+        return None if self.raw is None else self.raw[k][i]
+
+    def cell_value(self, k: int, i: int) -> Fraction:
+        """The exact value of cell ``(k, i)`` (whether it counts or not)."""
+        spec = self.specs[k]
+        raw = self._raw(k, i)
+        if raw is None:
+            return offset_value(spec, int(self.offsets[k, i]))
+        return exact_cell(raw, spec.decimals)
+
     def accepted(self, k: int) -> list[bool]:
-        span = self.specs[k].span
-        return [bool(c) and 0 <= int(u) <= span
-                for u, c in zip(self.offsets[k], self.claimed[k], strict=True)]
+        lower, upper = _bounds(self.specs[k])
+        return [bool(self.claimed[k, i]) and lower <= self.cell_value(k, i) <= upper
+                for i in range(self.shape[1])]
 
     def values(self, k: int) -> list[Fraction]:
         """The valid values of KPI ``k`` in its own unit (what the oracles see)."""
-        spec = self.specs[k]
-        return [spec.decode(int(u))
-                for u, ok in zip(self.offsets[k], self.accepted(k), strict=True) if ok]
+        return [self.cell_value(k, i) for i, ok in enumerate(self.accepted(k)) if ok]
 
     def counts(self) -> list[int]:
         return [sum(self.accepted(k)) for k in range(len(self.specs))]
@@ -271,22 +331,36 @@ def table_from_columns(
 ) -> TableData:
     """Encode columns of KPI values (``None`` = missing) like an honest owner would.
 
+    The shared offsets come from the product's encoder
+    (:func:`smpc_bench.spec.encoding.encode_column_with_missing`); the oracle side keeps the raw
+    cells (see :class:`TableData`), and the offsets are checked against the definition.
+
     Args:
         specs: The KPIs.
         columns: One list of raw values per KPI, all of the same length.
         smuggled: ``{(k, i): offset}``: cells whose *offset* value is replaced after encoding,
             as a dishonest owner would (claimed valid); typically in ``(span, 2**value_bits)``.
     """
-    from smpc_bench.spec.kpi import encode_column_with_missing
+    from smpc_bench.spec.encoding import encode_column_with_missing
 
     encoded = [encode_column_with_missing(spec, column)
                for spec, column in zip(specs, columns, strict=True)]
     offsets = np.stack([values for values, _ in encoded])
     claimed = np.stack([valid for _, valid in encoded])
+    raw: list[list[object]] = [[None if is_missing_cell(cell) else cell for cell in column]
+                               for column in columns]
+    for k, (spec, column) in enumerate(zip(specs, raw, strict=True)):
+        for i, cell in enumerate(column):
+            if cell is None:
+                assert claimed[k, i] == 0
+                continue
+            expected = (exact_cell(cell, spec.decimals) - _bounds(spec)[0]) * 10**spec.decimals
+            assert claimed[k, i] == 1 and offsets[k, i] == expected, (spec.name, i, cell)
     for (k, i), offset in (smuggled or {}).items():
         offsets[k, i] = offset
         claimed[k, i] = 1
-    return TableData(tuple(specs), offsets, claimed)
+        raw[k][i] = None
+    return TableData(tuple(specs), offsets, claimed, raw)
 
 
 def bits_of(offsets: np.ndarray, value_bits: int) -> np.ndarray:
@@ -305,8 +379,9 @@ def build_secure_table(data: TableData, sizing: Sizing, *, path: str = "digits",
     (:meth:`SecureTable.from_bits`) or ``"values"`` (:meth:`SecureTable.from_values`).
     Call it inside the coroutine given to ``mpc.run``.
     """
-    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.core.secure_table import SecureTable
     from smpc_bench.engine.driver import runtime
+    from smpc_bench.spec.encoding import encode_digits
 
     mpc = runtime()
     sec = mpc.SecInt(sizing.field_bits)
@@ -324,3 +399,59 @@ def build_secure_table(data: TableData, sizing: Sizing, *, path: str = "digits",
         return SecureTable.from_values(data.specs, sizing, values, claimed,
                                        radix_bits=radix_bits)
     raise ValueError(f"unknown path {path!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Oracles on a firm's raw files (integration tests)
+# --------------------------------------------------------------------------------------------
+
+
+def file_column(path: Any, column: str, decimals: int) -> list[Fraction]:
+    """A CSV column's filled cells, read as text with pandas, rounded half to even, exact."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return [exact_cell(cell, decimals) for cell in frame[column] if not is_missing_cell(cell)]
+
+
+def parse_statistic(name: str) -> tuple[str, Fraction | None, str | None]:
+    """A released statistic's name (``mean``, ``median``, ``p90``, ``p25:exclusive``,
+    ``p12.5``) as ``(kind, fraction, method)``; quantiles default to ``inclusive``."""
+    base, _, method = name.partition(":")
+    if base in ("count", "sum", "mean", "variance", "stdev", "min", "max"):
+        assert not method, name
+        return base, None, None
+    if base == "median":
+        return "quantile", Fraction(1, 2), method or "inclusive"
+    assert base.startswith("p"), name
+    return "quantile", Fraction(base[1:]) / 100, method or "inclusive"
+
+
+def released(name: str, values: Sequence[Fraction]) -> Released:
+    """What a round releases for statistic ``name`` over one KPI's valid values, exactly:
+    ``statistics`` for moments (the standard deviation as :func:`stdev`: the float square root
+    of the exact variance), :func:`exact_quantile` for quantiles, None where undefined."""
+    kind, fraction, method = parse_statistic(name)
+    data = list(values)
+    if kind == "count":
+        return Fraction(len(data))
+    if kind == "variance":
+        return variance(data)
+    if kind == "stdev":
+        return stdev(data)
+    if not data:
+        return None
+    if kind in ("sum", "mean", "min", "max"):
+        return {"sum": fsum, "mean": mean, "min": minimum, "max": maximum}[kind](data)
+    assert fraction is not None and method is not None
+    return exact_quantile(data, fraction, method)
+
+
+def same_released(item: dict[str, Any], expected: Released) -> bool:
+    """An outcome file's statistic (``value`` text, ``value_float``) equals ``expected``
+    exactly: the exact text for fractions, the float itself for square roots."""
+    if expected is None:
+        return item["value"] is None
+    if isinstance(expected, float):
+        return item["value_float"] == expected
+    return item["value"] is not None and Fraction(item["value"]) == expected

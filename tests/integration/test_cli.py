@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,20 +16,24 @@ import pandas as pd
 import pytest
 
 from smpc_bench.cli import main as cli
+from smpc_bench.cli.common import firm_folder
+from smpc_bench.cli.simulate import simulate
 from smpc_bench.engine.local_parties import free_base_port
 from smpc_bench.inputs.certificates import make_certificates
 from smpc_bench.inputs.consortium import load_config
 from smpc_bench.report.build import report_schema
-from tests.partyrun import run_parties
+from smpc_bench.spec import exit_codes
+from tests import oracles
+from tests.partyrun import describe, run_parties
 
 pytestmark = pytest.mark.multiparty
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bakery"
 STATISTICS = ["count", "sum", "mean", "stdev", "min", "max", "p10", "q1", "median", "q3", "p90",
               "p50:lower", "p90:higher", "p25:midpoint"]
-PANDAS_QUANTILES = {"p10": (0.1, "linear"), "p25": (0.25, "linear"), "median": (0.5, "linear"),
-                    "p75": (0.75, "linear"), "p90": (0.9, "linear"), "median:lower": (0.5, "lower"),
-                    "p90:higher": (0.9, "higher"), "p25:midpoint": (0.25, "midpoint")}
+#: The generated consortium's KPIs: name, lower, upper, decimals, higher is better.
+GENERATED_KPIS = (("revenue", 0, 2_000_000, 0, "true"), ("margin", -20, 80, 2, "true"),
+                  ("rare", 0, 100, 1, "false"))
 
 
 def _cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -56,7 +60,7 @@ def test_demo_runs_the_example_and_writes_valid_reports(tmp_path: Path) -> None:
     consortium = load_config(EXAMPLE / "consortium.toml")
     schema = report_schema()
     folders = sorted((tmp_path / "smpc-bench-demo").iterdir())
-    assert [f.name for f in folders] == [cli.firm_folder(i, consortium) for i in range(5)]
+    assert [f.name for f in folders] == [firm_folder(i, consortium) for i in range(5)]
     for i, folder in enumerate(folders):
         report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
         jsonschema.validate(report, schema)
@@ -86,20 +90,11 @@ def test_demo_runs_the_example_and_writes_valid_reports(tmp_path: Path) -> None:
     assert alfa["kpis"][5]["own"]["rows"][0]["rank"] is None  # opening hours: not released
 
 
-def _pandas_answer(frame: pd.DataFrame, name: str, statistic: str) -> Fraction | float | None:
-    values = frame[name].dropna().astype(float)
-    if statistic == "count":
-        return len(values)
-    if values.empty:
-        return None
-    if statistic == "stdev":
-        return None if len(values) < 2 else float(values.std(ddof=1))
-    if statistic in ("sum", "mean", "min", "max"):
-        exact = [Fraction(str(v)) for v in values]
-        return {"sum": sum(exact), "mean": sum(exact) / len(exact), "min": min(exact),
-                "max": max(exact)}[statistic]
-    fraction, method = PANDAS_QUANTILES[statistic]
-    return float(values.quantile(fraction, interpolation=method))
+def _exact_answer(frame: pd.DataFrame, name: str, statistic: str) -> Fraction | float | None:
+    """The oracle on the files' cells as text (pandas), exact (:func:`tests.oracles.released`)."""
+    decimals = next(d for kpi, _, _, d, _ in GENERATED_KPIS if kpi == name)
+    values = [oracles.exact_cell(cell, decimals) for cell in frame[name].dropna()]
+    return oracles.released(statistic, values)
 
 
 def _largest_firm_share(frame: pd.DataFrame, name: str) -> Fraction:
@@ -117,9 +112,7 @@ def _generated_consortium(folder: Path, parties: int, seed: int) -> pd.DataFrame
     # Half, not the default quarter: with three firms one always holds a third of a total.
     lines = [f'[consortium]\nname = "generated {parties}"\n',
              "[disclosure]\nmin_contributions = 3\nmax_firm_share = 0.5\n"]
-    for name, lower, upper, decimals, better in (("revenue", 0, 2_000_000, 0, "true"),
-                                                 ("margin", -20, 80, 2, "true"),
-                                                 ("rare", 0, 100, 1, "false")):
+    for name, lower, upper, decimals, better in GENERATED_KPIS:
         lines.append(f'[[kpis]]\nname = "{name}"\nlower = {lower}\nupper = {upper}\n'
                      f"decimals = {decimals}\nhigher_is_better = {better}\n"
                      f"statistics = [{stats}]\n")
@@ -132,8 +125,9 @@ def _generated_consortium(folder: Path, parties: int, seed: int) -> pd.DataFrame
                          "revenue": rng.choice([rng.randint(0, 2_000_000), 150_000]),
                          "margin": round(rng.uniform(-20, 80), 2) if rng.random() > 0.2 else None,
                          "rare": round(rng.uniform(0, 100), 1) if i < 2 else None})
-        frame = pd.DataFrame(rows)
-        frame.to_csv(folder / f"firm{i}.csv", index=False)
+        pd.DataFrame(rows).to_csv(folder / f"firm{i}.csv", index=False)
+        # The oracle reads what the firm's file says, as text (empty cells: NaN).
+        frame = pd.read_csv(folder / f"firm{i}.csv", dtype=str)
         frame["firm"] = i
         frames.append(frame)
     (folder / "consortium.toml").write_text("\n".join(lines), encoding="utf-8")
@@ -143,14 +137,14 @@ def _generated_consortium(folder: Path, parties: int, seed: int) -> pd.DataFrame
 @pytest.mark.parametrize("parties", [3, 5, 7])
 def test_simulate_generated_consortia_equals_pandas(tmp_path: Path, parties: int) -> None:
     everything = _generated_consortium(tmp_path, parties, seed=parties)
-    outcomes = cli.simulate(tmp_path / "consortium.toml", tmp_path, timeout=240)
+    outcomes = simulate(tmp_path / "consortium.toml", tmp_path, timeout=240)
     assert len(outcomes) == parties
     assert all(o["kpis"] == outcomes[0]["kpis"] for o in outcomes), "parties disagree"
     for kpi in outcomes[0]["kpis"]:
         firms = everything.dropna(subset=[kpi["name"]])["firm"].nunique()
         dominated = _largest_firm_share(everything, kpi["name"]) > Fraction(1, 2)
         for statistic, item in kpi["statistics"].items():
-            expected = _pandas_answer(everything, kpi["name"], statistic)
+            expected = _exact_answer(everything, kpi["name"], statistic)
             if statistic == "count":
                 assert kpi["count"] == expected
                 continue
@@ -162,11 +156,8 @@ def test_simulate_generated_consortia_equals_pandas(tmp_path: Path, parties: int
                 assert item["value"] is None
                 continue
             assert item["suppressed"] is None, (kpi["name"], statistic)
-            if isinstance(expected, Fraction):
-                assert Fraction(item["value"]) == expected, (kpi["name"], statistic)
-            else:
-                assert item["value_float"] == pytest.approx(expected, rel=1e-12, abs=1e-9), (
-                    kpi["name"], statistic)
+            assert oracles.same_released(item, expected), (kpi["name"], statistic, item,
+                                                           expected)
     assert outcomes[0]["kpis"][2]["enough_firms"] is False  # 'rare': two firms only
 
 
@@ -176,12 +167,12 @@ def test_simulate_stops_before_any_process_on_one_malformed_csv(tmp_path: Path,
     _generated_consortium(tmp_path, 3, seed=1)
     (tmp_path / "firm1.csv").write_text("shop,revenue,margin,rare\nX,lots,5,\nY,10,500,\n",
                                         encoding="utf-8")
-    started = time.monotonic()
     code = cli.main(["simulate", "--config", str(tmp_path / "consortium.toml"),
                      "--data-dir", str(tmp_path), "--out", str(tmp_path / "out")])
-    assert code == 1
-    assert time.monotonic() - started < 10
+    assert code == exit_codes.BAD_INPUT
     error = capsys.readouterr().err
+    # Not quiet: simulate announces the party processes right before it starts them.
+    assert "one MPyC party process each" not in error
     assert "firm1.csv: 2 problems found" in error
     assert "line 2, column 'revenue': 'lots' is not a number" in error
     assert "line 3, column 'margin': 500 is outside the agreed range -20 to 80" in error
@@ -202,7 +193,7 @@ def test_simulate_cli_writes_reports(tmp_path: Path) -> None:
 
 def test_simulate_with_costs_reports_each_partys_deterministic_costs(tmp_path: Path) -> None:
     _generated_consortium(tmp_path, 3, seed=5)
-    outcomes = cli.simulate(tmp_path / "consortium.toml", tmp_path, costs=True)
+    outcomes = simulate(tmp_path / "consortium.toml", tmp_path, costs=True)
     counted = [outcome["costs"] for outcome in outcomes]
     assert [c["parties"] for c in counted] == [3, 3, 3]
     # The parties run in lock-step while counting, so they agree on the rounds.
@@ -232,7 +223,8 @@ def test_check_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("shop,revenue,gross_margin,staff_cost_ratio,waste_ratio,average_ticket\n"
                    "A,1.250.000,61.5,34.2,6.1,8.45\n", encoding="utf-8")
-    assert cli.main(["check", "--config", config, "--data", str(bad), "--json"]) == 1
+    assert (cli.main(["check", "--config", config, "--data", str(bad), "--json"])
+            == exit_codes.BAD_INPUT)
     document = json.loads(capsys.readouterr().out)
     assert document["ok"] is False
     assert document["problems"] == ["column(s) opening_hours missing; the file has shop, "
@@ -261,7 +253,8 @@ def _spawn_all(commands: list[list[str]], cwd: Path, timeout: float = 120
 
 
 def test_run_uses_configured_addresses_and_tls_certificates(tmp_path: Path) -> None:
-    make_certificates(tmp_path / "certs", 3)
+    # Each certificate names its firm: a party whose certificate names another is refused.
+    make_certificates(tmp_path / "certs", 3, names=["alfa", "beta", "gamma"])
     base = free_base_port(3)
     text = (EXAMPLE / "consortium.toml").read_text(encoding="utf-8")
     head = text.split("[[parties]]")[0].replace("min_contributions = 5",
@@ -301,8 +294,16 @@ def test_run_with_different_configs_stops_every_party(tmp_path: Path, old: str, 
     results = run_parties(
         lambda i: ["-m", "smpc_bench", "run", "--config",
                    str(tmp_path / ("theirs.toml" if i == 1 else "ours.toml")),
-                   "--data", str(EXAMPLE / f"{names[i]}.csv"), "--quiet"],
+                   "--data", str(EXAMPLE / f"{names[i]}.csv"), "--quiet",
+                   "--connect-timeout", "20"],
         3, timeout=120, check=False)
-    assert [r.returncode for r in results] == [1, 1, 1]
-    assert "the round spec of party 1 differs from ours" in results[0].stderr
-    assert "the round spec of parties 0, 2 differs from ours" in results[1].stderr
+    # Refused on connect, before MPyC unpickles anything.  Every party stops: refused (6); lost
+    # (4) if it reached a party already on its way out; or, if it started after the others had
+    # stopped, at its connect timeout (1): nobody is left to tell it.
+    codes = [r.returncode for r in results]
+    assert set(codes) <= {exit_codes.PEER_REFUSED, exit_codes.PARTY_LOST, exit_codes.ERROR}, \
+        describe(results)
+    assert codes[1] == exit_codes.PEER_REFUSED, describe(results)
+    assert any(re.search(r"the round spec of party \d \([^)]+\) differs from ours", r.stderr)
+               for r in results), describe(results)
+    assert all("Traceback" not in r.stderr for r in results)

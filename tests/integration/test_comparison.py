@@ -1,4 +1,4 @@
-"""``smpc_bench.core.less_than`` with real party processes: 3 and 5 parties, with and without PRSS."""
+"""``smpc_bench.core.less_than`` with real party processes: 3 and 5 parties, with/without PRSS."""
 
 from __future__ import annotations
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from smpc_bench.cli import main as cli
+from smpc_bench.cli.common import firm_folder
+from smpc_bench.cli.simulate import simulate
 from smpc_bench.inputs.consortium import load_config
 from smpc_bench.report.build import report_schema
 
@@ -69,7 +70,7 @@ def round_reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[
     (folder / "consortium.toml").write_text(CONFIG + parties, encoding="utf-8")
     for name, text in FIRMS.items():
         (folder / name).write_text(text, encoding="utf-8")
-    outcomes = cli.simulate(folder / "consortium.toml", folder, report_root=folder / "reports",
+    outcomes = simulate(folder / "consortium.toml", folder, report_root=folder / "reports",
                             timeout=240)
     return folder, outcomes
 
@@ -81,7 +82,7 @@ def test_a_dominated_sum_and_mean_are_suppressed_with_the_reason(round_reports) 
     schema = report_schema()
     reports = []
     for i in range(3):
-        path = folder / "reports" / cli.firm_folder(i, consortium) / "report.json"
+        path = folder / "reports" / firm_folder(i, consortium) / "report.json"
         report = json.loads(path.read_text(encoding="utf-8"))
         jsonschema.validate(report, schema)
         reports.append(report)
@@ -114,7 +115,7 @@ def test_the_csv_report_and_the_round_outcome_carry_the_verdict(round_reports) -
     consortium = load_config(folder / "consortium.toml")
     assert [k["no_dominant_firm"] for k in outcomes[0]["kpis"]] == [False, True, None]
     assert outcomes[0]["max_firm_share"] == "0.5"
-    path = folder / "reports" / cli.firm_folder(0, consortium) / "report.csv"
+    path = folder / "reports" / firm_folder(0, consortium) / "report.csv"
     with path.open(encoding="utf-8") as file:
         rows = [r for r in csv.DictReader(file) if r["scope"] == "industry"]
     suppressed = {(r["kpi"], r["statistic"]) for r in rows if r["status"] == "suppressed"}

@@ -63,9 +63,10 @@ def test_party_dying_after_start_makes_the_others_fail_cleanly():
     for r in results[:2]:
         assert not r.timed_out, describe(results)
         assert r.returncode not in (0, None), describe(results)
-        assert "PartyTimeoutError" in r.stderr, describe(results)
-        assert f"party {r.index}: no answer from the other parties within 5 s" in r.stderr
-        assert r.elapsed < 30
+        # The lost connection ends the phase at once, not its 5 s timeout nor the 60 s outer
+        # deadline (not timed_out).
+        assert "PartyLostError" in r.stderr, describe(results)
+        assert "party 2 disconnected while 'sharing inputs'" in r.stderr, describe(results)
 
 
 @pytest.mark.slow
@@ -82,9 +83,11 @@ def test_party_that_never_connects_times_out_the_start():
     )
     for r in results[:2]:
         assert r.returncode not in (0, None) and not r.timed_out, describe(results)
+        # The phase named, with its own 2 s timeout: the start did not retry until the outer
+        # deadline, nor until party 2 went away.
         assert "within 2 s while 'connecting'" in r.stderr, describe(results)
-        assert r.elapsed < 5
-    assert results[2].returncode == 0
+        assert "while 'sharing inputs'" not in r.stderr
+    assert results[2].returncode == 0 and not results[2].timed_out
 
 
 def test_watchdog_ends_a_stuck_party():

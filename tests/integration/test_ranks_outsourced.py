@@ -19,7 +19,8 @@ from mpyc import finfields
 
 from smpc_bench.outsourced.positions_server import parse_kpi
 from smpc_bench.outsourced.splitting import split_for_servers
-from smpc_bench.positions.ranks import PositionRules, decode_positions, recombine_shares
+from smpc_bench.positions.delivery import decode_positions, recombine_shares
+from smpc_bench.positions.ranks import PositionRules
 from tests.partyrun import run_parties
 
 pytestmark = pytest.mark.multiparty

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from smpc_bench.inputs.consortium import load_config
-from smpc_bench.inputs.firm_data import read_table, rows_from_frame
-from smpc_bench.spec.metrics import Metric
-from smpc_bench.spec.plaintext import reference
-from tests.partyrun import run_parties
+from smpc_bench.spec import exit_codes
+from tests import oracles
+from tests.partyrun import describe, run_parties
 
 pytestmark = pytest.mark.multiparty
 
@@ -74,15 +73,12 @@ def _dominated(per_firm: list[list[Fraction]], share: Fraction) -> bool:
 
 
 def _check_against_plaintext(folder: Path, files: list[Path], outcomes: list[dict]) -> None:
-    consortium = load_config(folder / "consortium.toml")
-    spec = consortium.spec
-    firm_rows = [rows_from_frame(read_table(f), spec.kpis) for f in files]
-    rows = [row for firm in firm_rows for row in firm]
+    """Every released statistic against the oracle on the raw file values, exactly."""
+    spec = load_config(folder / "consortium.toml").spec  # names, decimals, disclosure settings
     assert all(o["kpis"] == outcomes[0]["kpis"] for o in outcomes), "parties disagree"
     for k, kpi in enumerate(spec.kpis):
-        values = [kpi.rounded(row[k]) for row in rows if row[k] is not None]
-        per_firm = [[kpi.rounded(row[k]) for row in firm if row[k] is not None]
-                    for firm in firm_rows]
+        per_firm = [oracles.file_column(f, kpi.name, kpi.decimals) for f in files]
+        values = [v for firm in per_firm for v in firm]
         enough = sum(1 for firm in per_firm if firm) >= spec.min_contributions
         dominated = enough and _dominated(per_firm, spec.max_firm_share)
         released = outcomes[0]["kpis"][k]
@@ -90,26 +86,13 @@ def _check_against_plaintext(folder: Path, files: list[Path], outcomes: list[dic
         assert released["no_dominant_firm"] == (
             not dominated if enough and k in spec.dominance_kpis else None)
         for name, item in released["statistics"].items():
-            metric = Metric.parse(name)
-            expected = reference(metric, values)
-            withheld = metric.kind != "count" and (
-                not enough or (dominated and metric.kind in ("sum", "mean")))
+            withheld = name != "count" and (
+                not enough or (dominated and name in ("sum", "mean")))
             assert bool(item["suppressed"]) == withheld, (kpi.name, name)
             if item["suppressed"]:
                 continue
-            if metric.kind == "stdev":
-                assert item["value_float"] == pytest.approx(expected, rel=1e-12), name
-            elif metric.kind == "count":
-                assert Fraction(item["value"]) == expected
-            else:
-                # Exact: the released text is the exact rational value.
-                exact = Fraction(item["value"])
-                assert float(exact) == pytest.approx(expected, rel=1e-12, abs=1e-12), name
-                if metric.kind in ("sum", "mean", "variance", "min", "max"):
-                    import statistics
-                    oracle = {"sum": sum, "mean": statistics.mean,
-                              "variance": statistics.variance, "min": min, "max": max}
-                    assert exact == oracle[metric.kind](values), name
+            expected = oracles.released(name, values)
+            assert oracles.same_released(item, expected), (kpi.name, name, item, expected)
 
 
 def _random_rows(rng: random.Random, count: int) -> list[list[object]]:
@@ -162,11 +145,17 @@ def test_mismatched_config_stops_every_party_naming_the_odd_one(tmp_path: Path) 
     results = run_parties(
         lambda i: ["-m", "smpc_bench.cli.run",
                    "--config", str(other if i == 2 else tmp_path / "consortium.toml"),
-                   "--data", str(files[i])],
+                   "--data", str(files[i]), "--connect-timeout", "20"],
         3, timeout=120, check=False)
-    assert all(r.returncode == 1 for r in results)
-    assert "party 2" in results[0].stderr and "differs" in results[0].stderr
-    assert "parties 0, 1" in results[2].stderr
+    # Party 2 is refused on connect (before MPyC unpickles anything) and every party stops:
+    # refused (6), lost (4) if it reached a party on its way out, or at its connect timeout (1)
+    # if it started after the others had stopped.
+    codes = [r.returncode for r in results]
+    assert set(codes) <= {exit_codes.PEER_REFUSED, exit_codes.PARTY_LOST, exit_codes.ERROR}
+    assert codes[2] == exit_codes.PEER_REFUSED, describe(results)
+    assert any("the round spec of party 2 differs from ours" in r.stderr
+               for r in results[:2]), describe(results)
+    assert "the round spec of party" in results[2].stderr
 
 
 def test_two_parties_are_refused_before_any_data_moves(tmp_path: Path) -> None:
@@ -189,10 +178,10 @@ def test_bad_csv_is_rejected_before_mpc_with_a_clear_message(tmp_path: Path) -> 
         lambda i: ["-m", "smpc_bench.cli.run", "--config", str(tmp_path / "consortium.toml"),
                    "--data", str(files[i]), "--connect-timeout", "10"],
         3, timeout=90, check=False)
-    assert results[2].returncode == 1
+    assert results[2].returncode == exit_codes.BAD_INPUT
     assert "line 2" in results[2].stderr and "'revenue'" in results[2].stderr
     assert "not a number" in results[2].stderr
     # The others find nobody at the third address and stop with a timeout, not a hang.
     for result in results[:2]:
-        assert result.returncode == 1
+        assert result.returncode == exit_codes.PARTY_LOST
         assert "no answer from the other parties" in result.stderr

@@ -7,7 +7,9 @@ missing cells, out-of-range values smuggled past the owners' local check, ties, 
 tiny tables and a KPI without any valid cell; with secret counts and with public counts; built
 from one-hot digits, from bits and from values; with every radix from 1 to 5 bits.
 
-Tests named ``test_src_bug_*`` fail because of a bug in ``src/`` (see their docstrings).
+Inputs beyond what the secure type was sized for (quantile fractions finer than 1/10000, more
+rows than sized for) are refused with a ValueError; malformed shared inputs (digits that are not
+one-hot, validity flags that are not bits, values beyond the span) are rejected in the MPC.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from hypothesis import strategies as st
 from smpc_bench.core import aggregates
 from smpc_bench.core import quantiles as secure_quantiles
 from smpc_bench.core.reveal import open_counts, open_fraction
-from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench.core.secure_table import SecureTable
 from smpc_bench.core.summarize import summarize
 from smpc_bench.engine.driver import runtime
+from smpc_bench.spec.encoding import encode_digits
 from smpc_bench.spec.kpi import KpiSpec
 from smpc_bench.spec.metrics import Metric
 from smpc_bench.spec.quantile_methods import METHODS, Cut
-from smpc_bench.spec.sizing import size_for
+from smpc_bench.spec.sizing import MAX_MASK_PARTIES, size_for
 from tests import oracles
 from tests.oracles import PATHS, TableData, build_secure_table, table_from_columns
 
@@ -454,7 +457,15 @@ def test_secure_type_prime_has_the_headroom_sizing_assumes(specs, max_rows):
         assert modulus.bit_length() >= sizing.field_bits + 32
         assert 2 ** (sizing.field_bits + 30) < modulus // 2
         if moments:
-            assert (max_rows * (2**sizing.value_bits)) ** 2 < modulus // 2
+            # The second moments live in the wide field when the main one cannot hold them.
+            wide = modulus if sizing.moment_field_bits is None else mpc.SecInt(
+                sizing.moment_field_bits).field.modulus
+            assert (max_rows * (2**sizing.value_bits)) ** 2 < wide // 2
+        if sizing.moment_field_bits is not None:
+            # A masked offset value of up to MAX_MASK_PARTIES parties fits the main field.
+            masks = MAX_MASK_PARTIES * 2 ** (sizing.value_bits + 30)
+            assert masks + 2**sizing.value_bits < modulus
+            assert modulus.bit_length() <= 64 or sizing.value_bits > 27
 
 
 # ---------------------------------------------------------------------------------------------
@@ -525,69 +536,71 @@ def test_moments_and_medians_property(data, counts_mode):
 
 
 # ---------------------------------------------------------------------------------------------
-# Bugs in src/ (these fail until fixed)
+# Inputs beyond what the secure type was sized for are refused (once bugs in src/)
 # ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("counts_mode", COUNT_MODES)
-def test_fixed_large_quantile_denominators_are_refused_or_exact(counts_mode):
-    """SRC BUG (quantile_methods.Cut / quantiles.percentiles / sizing): ``size_for`` sizes the
-    field and the comparisons for quantile denominators up to 10**4, but nothing refuses larger
-    ones, and ordinary inputs produce them: ``percentiles(table, [100/3])`` becomes the fraction
-    4166666666666667/12500000000000000 (``Fraction(str(33.333333333333336)) / 100``).  The
-    weights/positions then wrap in the field or overflow the comparisons and the opened
-    quantile is garbage (e.g. 0.45 instead of 23.33 for data 10..50 with secret counts).
-    Either refuse such cuts with a ValueError or size for them; this test accepts both.
+def test_quantile_fractions_finer_than_the_sizing_are_refused(counts_mode):
+    """``size_for`` sizes the field and the comparisons for quantile denominators up to 10**4
+    (percentiles with two decimals).  Finer fractions, which ordinary inputs produce
+    (``percentiles(table, [100/3])`` is the fraction 4166666666666667/12500000000000000), once
+    wrapped in the field and gave garbage (0.45 instead of 23.33 for data 10..50); they are
+    refused before any MPC, and a fraction at the limit (33.33 %) is exact.
     """
     specs = (KpiSpec("a", 0, 1000),)
     data = table_from_columns(specs, [[10, 20, 30, 40, 50]])
-    cases = [(100 / 3, "inclusive"), (Fraction(100, 3**40), "inclusive"),
-             (Fraction(100, 3**40), "exclusive")]
+    refused = [(100 / 3, "inclusive", "4166666666666667/12500000000000000"),
+               (Fraction(100, 3**40), "inclusive", f"1/{3**40}"),
+               (Fraction(100, 3**40), "exclusive", f"1/{3**40}")]
+    at_the_limit = [("33.33", "inclusive"), ("33.33", "exclusive"), ("0.01", "exclusive"),
+                    ("99.99", "nearest-rank")]
 
     async def body():
         table = build_secure_table(data, size_for(specs, 5, moments=False))
-        out = []
-        for percent, method in cases:
-            try:
-                result = secure_quantiles.percentiles(table, [percent], method=method,
-                                                      counts=public_counts(data, counts_mode))
-            except ValueError:
-                out.append("refused")
-                continue
-            out.append((await open_fraction(result, specs))[0][0])
-        return out
+        counts = public_counts(data, counts_mode)
+        for percent, method, fraction in refused:
+            with pytest.raises(ValueError, match=rf"quantile fraction {fraction} is finer than "
+                                                 r"1/10000"):
+                secure_quantiles.percentiles(table, [percent], method=method, counts=counts)
+        return [(await open_fraction(secure_quantiles.percentiles(
+            table, [percent], method=method, counts=counts), specs))[0][0]
+            for percent, method in at_the_limit]
 
     got = run(body())
-    for (percent, method), value in zip(cases, got, strict=True):
-        if value == "refused":
-            continue
-        fraction = (Fraction(str(percent)) if isinstance(percent, float) else percent) / 100
-        assert value == oracles.exact_quantile(data.values(0), fraction, method), (percent, method)
+    assert got == [oracles.exact_quantile(data.values(0), Fraction(percent) / 100, method)
+                   for percent, method in at_the_limit]
+    assert got[0] == Fraction(5833, 250)  # 23.332: 10 + 3333/10000 * 4 * 10
 
 
-def test_fixed_more_rows_than_sized_for_is_refused_or_exact():
-    """SRC BUG (secure_table / order_stats): a table with more rows than ``size_for``'s
-    ``max_rows`` is accepted without complaint, and the walk's comparisons (``count_bits + 2``
-    bits) then overflow: 200 rows 0..199 on ``size_for(specs, 1)`` give median -650972.5
-    instead of 99.5.  The table builders should check ``n < 2**count_bits`` (or the results
-    must stay exact); this test accepts both.
+@pytest.mark.parametrize("path", PATHS)
+def test_tables_with_more_rows_than_sized_for_are_refused(path):
+    """The walk's comparisons have ``count_bits + 2`` bits: more rows than ``size_for`` was
+    told overflowed them (200 rows 0..199 on ``size_for(specs, 1)`` once gave median
+    -650972.5).  The table builders refuse ``n >= 2**count_bits`` rows; the largest accepted
+    table is exact.
     """
     specs = (KpiSpec("a", 0, 1000),)
-    data = table_from_columns(specs, [list(range(200))])
-    sizing = size_for(specs, 1)
+    sizing = size_for(specs, 4)
+    limit = (1 << sizing.count_bits) - 1
+    largest = table_from_columns(specs, [[3 * i for i in range(limit)]])
+    too_many = table_from_columns(specs, [list(range(limit + 1))])
+    far_too_many = table_from_columns(specs, [list(range(200))])
 
     async def body():
-        try:
-            table = build_secure_table(data, sizing)
-        except ValueError:
-            return "refused"
+        for data in (too_many, far_too_many):
+            rows = data.shape[1]
+            with pytest.raises(ValueError, match=rf"^{rows} rows, but the secure type was sized "
+                                                 rf"for at most {limit}: call size_for"):
+                build_secure_table(data, sizing, path=path)
+        table = build_secure_table(largest, sizing, path=path)
         return (await open_fraction(secure_quantiles.median(table), specs))[0][0]
 
-    got = run(body())
-    assert got == "refused" or got == Fraction(199, 2)
+    assert limit >= 4
+    assert run(body()) == oracles.median(largest.values(0))
 
 
-def test_fixed_malformed_one_hot_digits_are_rejected():
+def test_malformed_one_hot_digits_are_rejected():
     """SRC BUG / threat-model gap (secure_table.from_digits): the in-MPC range check assumes
     every shared digit vector is one-hot; that is not checked.  An owner who shares a digit
     with two ones passes the range check with a value above the span, and ``rejected`` stays
@@ -618,11 +631,11 @@ def test_fixed_malformed_one_hot_digits_are_rejected():
     assert (rejected, total) == ([1], [[90]]), f"rejected {rejected}, sum {total} (1016 got in)"
 
 
-def test_fixed_validity_that_is_not_a_bit_is_rejected():
-    """SRC BUG / threat-model gap (secure_table._build): ``claimed_valid`` is multiplied in as
-    it is, so an owner who shares validity 7 counts seven times (count, sum, mean, every
-    quantile rank) and ``rejected`` stays 0.  Repro: 4 rows 10, 20, 30, 40 with claimed
-    validity [1, 7, 1, 1] give count 10 and mean 22 instead of 4 and 25 (or a rejection).
+def test_validity_that_is_not_a_bit_rejects_the_cell():
+    """An owner who shares validity 7 once counted seven times (count 10 and mean 22 instead of
+    4 and 25 for rows 10, 20, 30, 40 with validity [1, 7, 1, 1]).  The input check finds the
+    flag that is not a bit: the cell is rejected (counted in ``rejected``) and left out of
+    every statistic, exactly like a value out of range.
     """
     specs = (KpiSpec("a", 0, 1000),)
     sizing = size_for(specs, 4)
@@ -633,10 +646,11 @@ def test_fixed_validity_that_is_not_a_bit_is_rejected():
         table = SecureTable.from_digits(specs, sizing, sec.array(digits),
                                         sec.array(np.array([[1, 7, 1, 1]])))
         return (await open_counts(aggregates.count(table)), await open_counts(table.rejected),
-                await open_fraction(aggregates.mean(table), specs))
+                await open_fraction(aggregates.mean(table), specs),
+                await open_fraction(secure_quantiles.median(table), specs))
 
-    counts, rejected, mean = run(body())
-    assert counts[0] <= 4 and rejected[0] >= 1, (counts, rejected, mean)
+    counts, rejected, mean, median = run(body())
+    assert (counts, rejected, mean, median) == ([3], [1], [[Fraction(80, 3)]], [[30]])
 
 
 def test_from_values_rejects_values_beyond_value_bits():

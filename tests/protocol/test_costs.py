@@ -18,9 +18,11 @@ from smpc_bench import costs
 from smpc_bench.core import aggregates
 from smpc_bench.core.quantiles import quantiles
 from smpc_bench.core.reveal import open_counts, open_fraction
-from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench.core.secure_table import SecureTable
 from smpc_bench.costs.openings import record_openings
+from smpc_bench.costs.rounds import COMMUNICATING
 from smpc_bench.engine.driver import runtime
+from smpc_bench.spec.encoding import encode_digits
 from smpc_bench.spec.kpi import KpiSpec
 from smpc_bench.spec.sizing import size_for
 
@@ -168,12 +170,12 @@ def test_rounds_are_reproducible():
 
 
 def test_track_restores_mpyc_after_the_block_even_on_error():
-    before = {name: getattr(type(mpc), name) for name in costs.COMMUNICATING}
+    before = {name: getattr(type(mpc), name) for name in COMMUNICATING}
     no_async = mpc.options.no_async
     with pytest.raises(ZeroDivisionError):
         with costs.track():
             raise ZeroDivisionError
-    assert {name: getattr(type(mpc), name) for name in costs.COMMUNICATING} == before
+    assert {name: getattr(type(mpc), name) for name in COMMUNICATING} == before
     assert mpc.options.no_async == no_async
     assert mpc.run(mpc.output(secint(5) * secint(2))) == 10  # synchronous again
 
@@ -205,15 +207,6 @@ def test_rounds_not_simulated_inside_a_running_loop():
 
     value, cost = mpc.run(inner())
     assert value == 6 and cost.rounds is None and cost.reshares == 1
-
-
-def test_report_costs_prints_a_summary(capsys):
-    import sys
-
-    with costs.report_costs(stream=sys.stdout) as cost:
-        mpc.run(mpc.output(secint(2) * secint(3)))
-    assert cost is not None and cost.rounds == 2
-    assert "rounds 2" in capsys.readouterr().out
 
 
 def test_exact_results_under_simulation():

@@ -1,14 +1,18 @@
 """smpc_bench.costs with 3 party processes: lock-step rounds, traffic, agreement with m=1.
 
-Each party runs the same small program under ``costs.track()`` and prints its counters; the
-rounds counted in lock-step must equal the hand counts and the one-party simulation (for
-programs whose structure does not depend on the number of parties), at every party.
+Each party runs the same small program under ``costs.track()`` and prints its counters and the
+values it opened; the rounds counted in lock-step must equal the hand counts and the one-party
+simulation (for programs whose structure does not depend on the number of parties), at every
+party, and the opened values must equal the plaintext answers (``statistics``), also while the
+parties run in lock-step.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import textwrap
+from fractions import Fraction
 
 import pytest
 
@@ -24,7 +28,8 @@ PROGRAM = textwrap.dedent('''
     from smpc_bench.spec.kpi import KpiSpec
     from smpc_bench.core.quantiles import quantiles
     from smpc_bench.core.reveal import open_counts, open_fraction
-    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.core.secure_table import SecureTable
+    from smpc_bench.spec.encoding import encode_digits
     from smpc_bench.spec.sizing import size_for
     from smpc_bench.core import aggregates
 
@@ -50,6 +55,7 @@ PROGRAM = textwrap.dedent('''
             specs = [KpiSpec("v", 0, 1000)]
             sizing = size_for(specs, 30)
             sectype = mpc.SecInt(sizing.field_bits)
+            # Only party 0's input counts (senders=0): the values 0, 7, ..., 203.
             values = np.arange(30, dtype=np.int64)[None, :] * (7 + mpc.pid)
             digits = mpc.input(sectype.array(encode_digits(values % 1001, sizing.value_bits, 4)),
                                senders=0)
@@ -95,11 +101,23 @@ def test_lockstep_rounds_and_traffic_with_three_parties(records):
         assert record["one_product"]["bytes_sent"] > 0
         assert record["one_product"]["peers"] == [p for p in range(3) if p != pid]
         assert record["quartiles"]["comparisons"] > 0
-    # Party 0 holds the product of its own a=3 and b=4.
-    assert records[0]["one_product"]["value"] == "12"
+    # Every party opens the values of party 0's a = 3 and party 1's b = 4 (senders 0 and 1).
+    for record in records:
+        assert record["one_product"]["value"] == "12"
+        assert record["chain"]["value"] == str(3 * 4**5)
+        assert record["parallel"]["value"] == "[12, 9, 16]"
     # Every party counts the same rounds and the same calls for the statistic.
     keys = ("rounds", "reshares", "reshared_elements", "openings", "comparisons")
     assert len({tuple(r["quartiles"][k] for k in keys) for r in records}) == 1
+
+
+def test_three_party_quartiles_equal_the_plaintext_answer(records):
+    data = [7 * i for i in range(30)]  # party 0's input, the only one that counts
+    expected = [Fraction(q) for q in statistics.quantiles(data, n=4, method="exclusive")]
+    # By hand: positions 31/4, 31/2, 93/4 (1-based) of 0, 7, ..., 203.
+    assert expected == [Fraction(189, 4), Fraction(203, 2), Fraction(623, 4)]
+    for record in records:
+        assert [Fraction(v) for v in record["quartiles"]["value"]] == expected
 
 
 def test_lockstep_rounds_equal_the_one_party_simulation(records):
@@ -109,8 +127,9 @@ def test_lockstep_rounds_equal_the_one_party_simulation(records):
     from smpc_bench.core import aggregates
     from smpc_bench.core.quantiles import quantiles
     from smpc_bench.core.reveal import open_counts, open_fraction
-    from smpc_bench.core.secure_table import SecureTable, encode_digits
+    from smpc_bench.core.secure_table import SecureTable
     from smpc_bench.engine.driver import runtime
+    from smpc_bench.spec.encoding import encode_digits
     from smpc_bench.spec.kpi import KpiSpec
     from smpc_bench.spec.sizing import size_for
 

@@ -17,15 +17,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smpc_bench.costs.openings import record_openings
-from smpc_bench.engine.driver import runtime
-from smpc_bench.spec.disclosure import (
-    dominance_reason,
-    dominance_verdicts,
-    release_plan,
+from smpc_bench.core.disclosure_checks import (
+    dominance_inputs,
     secure_dominance_bits,
     secure_no_dominant_firm,
 )
+from smpc_bench.costs.openings import record_openings
+from smpc_bench.engine.driver import runtime
+from smpc_bench.spec.disclosure import dominance_reason, dominance_verdicts, release_plan
 from smpc_bench.spec.kpi import KpiSpec
 from smpc_bench.spec.metrics import Metric
 from smpc_bench.spec.round_spec import RoundSpec
@@ -48,14 +47,13 @@ LOSS = KpiSpec("loss", "-3", "-0.5", decimals=1)  # an all-negative range
 def oracle_no_dominant_firm(data: TableData, k: int, rows_per_party: list[int],
                             share: Fraction) -> bool:
     """No firm's |total of accepted values| exceeds ``share`` of the sum of those magnitudes."""
-    spec = data.specs[k]
     accepted = data.accepted(k)
     magnitudes = []
     start = 0
     for rows in rows_per_party:
         cells = range(start, start + rows)
-        magnitudes.append(abs(sum((spec.decode(int(data.offsets[k, i])) for i in cells
-                                   if accepted[i]), Fraction(0))))
+        magnitudes.append(abs(sum((data.cell_value(k, i) for i in cells if accepted[i]),
+                                  Fraction(0))))
         start += rows
     whole = sum(magnitudes, Fraction(0))
     return all(m <= share * whole for m in magnitudes)
@@ -68,7 +66,7 @@ def secure_verdicts(data: TableData, rows_per_party: list[int], share: Fraction)
 
     async def body() -> Any:
         table = build_secure_table(data, sizing)
-        bits = secure_no_dominant_firm(table.valid, table.values, rows_per_party, data.specs,
+        bits = secure_no_dominant_firm(*dominance_inputs(table), rows_per_party, data.specs,
                                        share)
         return await mpc.output(bits)
 

@@ -9,8 +9,9 @@ out-of-range cells, with secret counts, and with public counts (the same counts)
 MPyC's secure ``%`` by a public modulus that is not a power of two (used for quantile ranks
 with secret counts) draws its random mask by rejection sampling, so the *number* of openings
 varies from run to run with the randomness (never with the data).  Every run here therefore
-uses :func:`reproducible_randomness`: fixed PRSS keys and program counter, i.e. the same random
-stream; the data are then the only thing that could change the openings.
+uses :func:`tests.randomness.reproducible_randomness`: fixed PRSS keys and program counter,
+i.e. the same random stream; the data are then the only thing that could change the openings.
+The values opened are tested in ``test_opened_values.py``.
 
 For contrast, ``mpyc.statistics.median`` (quickselect) opens pivot partition sizes: with the
 same randomness, different data of one size give different openings.
@@ -18,11 +19,8 @@ same randomness, different data of one size give different openings.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import random
 from collections import Counter
-from collections.abc import Iterator
 from fractions import Fraction
 
 import mpyc.statistics as mpyc_statistics
@@ -40,6 +38,7 @@ from smpc_bench.spec.quantile_methods import METHODS
 from smpc_bench.spec.sizing import size_for
 from tests import oracles
 from tests.oracles import TableData, build_secure_table
+from tests.randomness import reproducible_randomness
 
 mpc = runtime()
 
@@ -57,28 +56,6 @@ METRICS = (Metric.COUNT, Metric.SUM, Metric.MEAN, Metric.VARIANCE, Metric.STDEV,
            *(Metric("quantile", p, m) for m in METHODS
              for p in (Fraction(0), Fraction(1, 10), Fraction(1, 4), Fraction(1, 2),
                        Fraction(3, 4), Fraction(9, 10), Fraction(1))))
-
-
-@contextlib.contextmanager
-def reproducible_randomness(seed: int = 0) -> Iterator[None]:
-    """Run MPyC (m=1) on a fixed random stream: fixed PRSS keys, program counter from 0.
-
-    All of MPyC's secret randomness (comparison masks, random bits, the rejection sampling
-    inside secure ``%``) comes from PRFs keyed by the PRSS keys and evaluated at the program
-    counter, so two runs that make the same calls see the same randomness.
-    """
-    saved_keys = mpc._prss_keys
-    saved_counter = mpc._program_counter[0]
-    mpc._prss_keys = {subset: hashlib.sha256(repr((seed, subset)).encode()).digest()[:16]
-                      for subset in saved_keys}
-    mpc.prfs.cache_clear()
-    mpc._program_counter[0] = 0
-    try:
-        yield
-    finally:
-        mpc._prss_keys = saved_keys
-        mpc.prfs.cache_clear()
-        mpc._program_counter[0] += saved_counter  # never reuse a counter with the real keys
 
 
 def make_table(kind: str, seed: int, *, invalid: str = "mixed",

@@ -20,17 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench.core.secure_table import SecureTable
 from smpc_bench.costs.openings import record_openings
-from smpc_bench.positions.ranks import (
-    METHODS,
-    PositionRules,
-    decode_positions,
-    deliver_to_owners,
-    order_counts,
-    position_records,
-)
+from smpc_bench.positions.delivery import decode_positions, deliver_to_owners
+from smpc_bench.positions.ranks import METHODS, PositionRules, order_counts, position_records
 from smpc_bench.positions.shuffle import agree_shuffle_keys
+from smpc_bench.spec.encoding import encode_digits
 from smpc_bench.spec.kpi import KpiSpec
 from smpc_bench.spec.sizing import size_for
 
@@ -245,7 +240,8 @@ def test_definition_names_the_tie_rule_and_the_percentile_kind() -> None:
 
 def test_importing_the_modules_does_not_import_mpyc() -> None:
     # Importing mpyc parses sys.argv (and sets up logging): leave that to the driver.
-    code = ("import sys, smpc_bench.positions.ranks, smpc_bench.positions.shuffle, smpc_bench.positions.pairwise;"
+    code = ("import sys, smpc_bench.positions.ranks, smpc_bench.positions.shuffle, "
+            "smpc_bench.positions.pairwise;"
             "assert not [m for m in sys.modules if m.split('.')[0] == 'mpyc'], sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench.core.secure_table import SecureTable
 from smpc_bench.positions import shuffle as secure_shuffle
 from smpc_bench.positions.shuffle import (
     ShuffleError,
@@ -22,6 +22,7 @@ from smpc_bench.positions.shuffle import (
     shuffle,
     sorted_counts,
 )
+from smpc_bench.spec.encoding import encode_digits
 from smpc_bench.spec.kpi import KpiSpec
 from smpc_bench.spec.sizing import size_for
 

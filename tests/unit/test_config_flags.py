@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from smpc_bench.cli.run import mpyc_flags, with_statistics
+from smpc_bench.cli.mpyc_flags import mpyc_flags
+from smpc_bench.cli.run import with_statistics
 from smpc_bench.inputs.certificates import make_certificates
 from smpc_bench.inputs.consortium import ConfigError, parse_config
 from smpc_bench.inputs.tls import TlsFiles, mpyc_tls_layout

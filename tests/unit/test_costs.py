@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from smpc_bench import costs
-from smpc_bench.costs import MARKER_PC, Costs, _elements, _frame, _LockStep, _RoundClock
+from smpc_bench.costs.lockstep import MARKER_PC, _frame, _LockStep
+from smpc_bench.costs.rounds import _RoundClock, _then_hold
+from smpc_bench.costs.tracking import Costs, _elements
 
 
 def test_costs_totals_and_flat_counters():
@@ -38,11 +40,6 @@ def test_format_costs_mentions_rounds_traffic_and_openings():
     assert "comparisons 2 (10 elements" in text
     assert "openings 5" in text and "3 masked inside sub-protocols" in text
     assert "not counted" in costs.format_costs(Costs())
-
-
-def test_report_costs_disabled_tracks_nothing():
-    with costs.report_costs(False) as cost:
-        assert cost is None
 
 
 def _run(coro):
@@ -101,7 +98,7 @@ def test_then_hold_skips_bodies_that_return_before_their_first_yield(annotated, 
         async def body():
             return 42
 
-        result = await costs._then_hold(body(), clock, annotated)
+        result = await _then_hold(body(), clock, annotated)
         return result, clock.rounds
 
     assert _run(main) == (42, rounds)
@@ -115,7 +112,7 @@ def test_then_hold_holds_after_the_body_and_forwards_its_result():
             await asyncio.sleep(0)
             return "done"
 
-        result = await costs._then_hold(body(), clock, False)
+        result = await _then_hold(body(), clock, False)
         return result, clock.rounds
 
     assert _run(main) == ("done", 1)
@@ -156,13 +153,13 @@ def test_lockstep_holds_frames_back_until_the_peer_starts_and_rounds_end_togethe
         lock.control(1, 1)  # START goes out at once
         lock.write(1, _frame(7, b"x"))  # held: the peer has not started the block
         assert _control_frames(peer) == [(1, 1)] and len(peer.transport.frames) == 1
-        lock.incoming(peer, MARKER_PC, struct.pack("<Bq", 1, 1))  # the peer's START
+        lock.marker(peer, struct.pack("<Bq", 1, 1))  # the peer's START (a control frame)
         assert peer.transport.frames[-1] == _frame(7, b"x")
         lock.incoming(peer, 9, b"payload")  # a frame of the peer's round 0: queued
         assert 9 not in peer.buffers
         await asyncio.sleep(0.01)  # a timer: the ready queue runs empty, round 0 ends here
         assert lock.round == 0 and (2, 0) in _control_frames(peer)  # we ended round 0
-        lock.incoming(peer, MARKER_PC, struct.pack("<Bq", 2, 0))  # the peer ended it too
+        lock.marker(peer, struct.pack("<Bq", 2, 0))  # the peer ended it too
         await asyncio.sleep(0.01)
         assert lock.round == 1 and peer.buffers[9] == b"payload"
         lock.tracking = False

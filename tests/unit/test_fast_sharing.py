@@ -1,4 +1,4 @@
-"""Unit tests for smpc_bench.engine.accel.sharing (no MPC processes; mpyc.runtime is never imported)."""
+"""Unit tests for smpc_bench.engine.accel.sharing (no MPC processes; no mpyc.runtime)."""
 
 from __future__ import annotations
 
@@ -410,3 +410,21 @@ def test_mpyc_runtime_looks_thresha_functions_up_at_call_time() -> None:
         uses = re.findall(rf"(\S*){name}\b", source)
         assert uses, name
         assert all(prefix.endswith("thresha.") for prefix in uses), (name, uses)
+
+
+@pytest.mark.parametrize(("m", "t"), [(3, 1), (5, 2), (7, 3), (12, 5), (31, 6), (15, 7)])
+def test_near_word_evaluation_equals_python_ints(m, t):
+    """The Vandermonde-by-limbs evaluation for primes just below 2**64 (many parties)."""
+    from smpc_bench.engine.accel.sharing import _evaluate_near_word, _uniform_below_u64
+
+    p = 2**64 - 189  # MPyC's prime for SecInt(32)
+    n = 300
+    coef = _uniform_below_u64(p, (t + 1) * n).reshape(t + 1, n)
+    coef[:, :4] = p - 1  # the largest residues
+    coef[:, 4] = 0
+    got = _evaluate_near_word(coef, m, p)
+    assert got is not None and got.dtype == np.uint64
+    want = [[sum(int(coef[j, k]) * x**j for j in range(t + 1)) % p for k in range(n)]
+            for x in range(1, m + 1)]
+    assert got.astype(object).tolist() == want
+    assert _evaluate_near_word(coef, m, (1 << 61) - 1) is None  # far from 2**64: not used

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -50,6 +51,14 @@ def test_clean_cell_accepts_the_agreed_currency(cell: str, value: str) -> None:
     ("1,250", "ambiguous"),
     ("12 kg", "the agreed unit is '%'"),
     (True, "yes/no"),
+    ("1e400", "too many digits or too large an exponent"),
+    ("1e-999999999", "too many digits or too large an exponent"),
+    ("9" * 5000, "too many digits"),
+    ("inf", "is not a number"),
+    (float("inf"), "infinitely large"),
+    ("#DIV/0!", "is an Excel error"),
+    ("#N/A", "is an Excel error"),
+    (datetime.date(2026, 1, 5), "is a date or time"),
 ])
 def test_clean_cell_explains(cell: object, message: str) -> None:
     value, problem = clean_cell(cell, KPIS[1])
@@ -137,3 +146,30 @@ def test_configured_label_column(tmp_path: Path) -> None:
     assert check.labels == ["1"]
     missing = _check(tmp_path, "revenue,margin\n100,5\n", label_column="shop")
     assert missing.labels == ["line 2"] and "label column 'shop' not found" in missing.warnings[0]
+
+
+def test_the_header_may_follow_blank_lines_and_line_numbers_stay_true(tmp_path: Path) -> None:
+    check = _check(tmp_path, "\n\nrevenue,margin\n\n100,abc\n")
+    assert check.problems == ["line 5, column 'margin': 'abc' is not a number"]
+    missing = _check(tmp_path, "\n\nrevenue,marge\n1,2\n")
+    assert "Line 3 (the first line with text) must name the columns" in missing.problems[0]
+
+
+def test_a_kpi_column_that_two_columns_could_mean_is_refused(tmp_path: Path) -> None:
+    check = _check(tmp_path, "revenue,margin,Revenue\n1,2,3\n")
+    assert check.problems == ["column 'revenue' appears 2 times (columns A, C): keep one, and "
+                              "delete or rename the others"]
+    assert _check(tmp_path, "shop,revenue,margin,shop\nA,1,2,B\n").ok  # not a KPI: no matter
+
+
+def test_a_table_without_header_is_recognised(tmp_path: Path) -> None:
+    check = _check(tmp_path, "830000,58.9\n412000,55.3\n")
+    assert check.problems == ["the first line holds numbers (830000, 58.9), not column names: "
+                              "add a line above the table naming the columns: revenue, margin"]
+
+
+def test_hand_built_frames_keep_working(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"revenue": ["100", None], "margin": [5.5, float("nan")]})
+    check = check_frame(frame, KPIS, source="frame")
+    assert check.ok and check.rows == [["100", 5.5], [None, None]]
+    assert check.labels == ["line 2", "line 3"]

@@ -12,13 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smpc_bench.spec.kpi import (
-    MAX_VALUE_BITS,
-    InputError,
-    KpiSpec,
-    encode_column_with_missing,
-    encode_table,
-)
+from smpc_bench.spec.encoding import encode_column_with_missing, encode_table
+from smpc_bench.spec.kpi import MAX_VALUE_BITS, InputError, KpiSpec
 
 MARGIN = KpiSpec("margin", "-50", 80, decimals=2, unit="%")
 

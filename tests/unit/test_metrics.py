@@ -167,18 +167,17 @@ def test_round_trip_of_named_metrics(metric):
     assert Metric.parse(metric.name) == metric
 
 
-@pytest.mark.parametrize("text", ["p12.3456789", "p0.00001", "p33.333333"])
-def test_fixed_names_are_unique_and_round_trip_or_parse_refuses(text):
-    """SRC BUG (metrics.py ``Metric.name``/``_format_percent``): names use ``format(x, "g")``
-    (6 significant digits), so ``Metric.parse("p12.3456789").name == "p12.3457"`` (a different
-    metric shares the name, and parsing the name gives a different fraction) and
-    ``Metric.parse("p0.00001").name == "p1e-05"``, which ``Metric.parse`` refuses.  Such
-    percents also have denominators beyond what ``size_for`` is made for (10**4, see
-    test_core_m1's large-denominator test).  Either refuse them in parse/percentile or make
-    the name exact; this test accepts both fixes.
-    """
-    try:
-        metric = Metric.parse(text)
-    except ValueError:
-        return
-    assert Metric.parse(metric.name) == metric
+@pytest.mark.parametrize(("text", "fraction"), [("p12.3456789", "123456789/1000000000"),
+                                              ("p0.00001", "1/10000000"),
+                                              ("p33.333333", "33333333/100000000")])
+def test_percents_with_more_than_two_decimals_are_refused(text, fraction):
+    """Names once used 6 significant digits (``Metric.parse("p12.3456789").name == "p12.3457"``,
+    another metric's name; ``"p0.00001"`` became ``"p1e-05"``, which parse refused), and such
+    fractions are finer than what ``size_for`` sizes for (10**4).  Both parse and percentile
+    refuse them; two decimals round-trip (the property test above)."""
+    message = rf"quantile fraction {fraction} is finer than 1/10000"
+    with pytest.raises(ValueError, match=message):
+        Metric.parse(text)
+    with pytest.raises(ValueError, match=message):
+        Metric.percentile(text[1:])
+    assert Metric.parse("p12.34").name == "p12.34"

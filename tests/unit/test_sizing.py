@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from smpc_bench.spec.kpi import MAX_VALUE_BITS, KpiSpec
 from smpc_bench.spec.sizing import (
+    MAX_MASK_PARTIES,
     MAX_QUANTILE_DENOMINATOR,
     Sizing,
     dominance_bits,
@@ -64,7 +65,11 @@ def test_small_cases_keep_the_64_bit_prime_floor():
 
 
 def exactness_requirements(sizing: Sizing, max_rows: int, moments: bool) -> dict[str, int]:
-    """Largest absolute value of each intermediate the protocol needs exact."""
+    """Largest absolute value of each intermediate the protocol needs exact in the main field.
+
+    The second moments are among them only when the sizing has no wide field for them
+    (:func:`moment_requirements`).
+    """
     top = 2**sizing.value_bits - 1
     needs = {
         "offset values in comparisons (range check)": top,
@@ -74,10 +79,31 @@ def exactness_requirements(sizing: Sizing, max_rows: int, moments: bool) -> dict
         "quantile numerators": 2 * MAX_QUANTILE_DENOMINATOR * top,
         "scaled quantile positions": MAX_QUANTILE_DENOMINATOR * (max_rows + 2),
     }
-    if moments:
-        needs["variance numerator c*S2 - S1**2 and c*S2"] = max_rows * max_rows * top * top
-        needs["variance denominator c*(c-1)"] = max_rows * max_rows
+    if moments and sizing.moment_field_bits is None:
+        needs.update(moment_requirements(sizing, max_rows))
     return needs
+
+
+def check_masked_values_fit(sizing: Sizing) -> None:
+    """A value moved to the wide field is opened with the masks of up to MAX_MASK_PARTIES
+    parties, each below 2**(value_bits + 30): value + masks must stay below the prime, which
+    exceeds 2**(field_bits + 31) (an unsigned bound: the opened value is never negative)."""
+    if sizing.moment_field_bits is not None:
+        top = 2**sizing.value_bits - 1
+        assert top + MAX_MASK_PARTIES * (2 ** (sizing.value_bits + 30) - 1) < 2 ** (
+            sizing.field_bits + 31)
+
+
+def moment_requirements(sizing: Sizing, max_rows: int) -> dict[str, int]:
+    """Largest absolute values of the second moments (in whichever field holds them)."""
+    top = 2**sizing.value_bits - 1
+    return {"variance numerator c*S2 - S1**2 and c*S2": max_rows * max_rows * top * top,
+            "variance denominator c*(c-1)": max_rows * max_rows}
+
+
+def moment_field(sizing: Sizing) -> int:
+    """Bit length of the secure type the second moments are computed in."""
+    return sizing.field_bits if sizing.moment_field_bits is None else sizing.moment_field_bits
 
 
 @pytest.mark.parametrize("moments", [True, False])
@@ -91,6 +117,12 @@ def test_field_holds_every_intermediate(bits, max_rows, moments):
     assert sizing.field_bits >= sizing.count_bits + 3
     for what, largest in exactness_requirements(sizing, max_rows, moments).items():
         assert largest < 2 ** (sizing.field_bits + HEADROOM), what
+    if moments:
+        for what, largest in moment_requirements(sizing, max_rows).items():
+            assert largest < 2 ** (moment_field(sizing) + HEADROOM), what
+    else:
+        assert sizing.moment_field_bits is None
+    check_masked_values_fit(sizing)
     # the comparison width covers scaled positions D*(n+2) as signed values
     assert MAX_QUANTILE_DENOMINATOR * (max_rows + 2) < 2 ** (sizing.field_bits - 1)
 
@@ -105,6 +137,13 @@ def test_field_holds_every_intermediate_property(widths, max_rows, moments):
     assert sizing.count_bits == max_rows.bit_length()
     for what, largest in exactness_requirements(sizing, max_rows, moments).items():
         assert largest < 2 ** (sizing.field_bits + HEADROOM), what
+    if moments:
+        for what, largest in moment_requirements(sizing, max_rows).items():
+            assert largest < 2 ** (moment_field(sizing) + HEADROOM), what
+    check_masked_values_fit(sizing)
+    # The wide field exists only where the main one cannot hold what it is for.
+    if sizing.moment_field_bits is not None:
+        assert sizing.moment_field_bits > sizing.field_bits
 
 
 @settings(max_examples=200, deadline=None)
@@ -155,8 +194,9 @@ def test_dominance_comparison_fits_with_every_row_at_the_extreme_bound(spec, max
         assert -(2 ** (bits - 1)) <= compared < 2 ** (bits - 1)
     # |firm total| for the secure sign of ranges across zero.
     assert total < 2 ** (magnitude_bits([spec], max_rows) - 1)
-    assert sizing.field_bits >= bits  # MPyC's prime then holds the comparison's masks too
-    assert share.denominator * total < 2 ** (sizing.field_bits + HEADROOM)
+    compared_in = moment_field(sizing)  # the main field, or the wide one if it must
+    assert compared_in >= bits  # MPyC's prime then holds the comparison's masks too
+    assert share.denominator * total < 2 ** (compared_in + HEADROOM)
 
 
 def test_dominance_widens_only_when_on_and_only_for_its_kpis():
@@ -164,9 +204,32 @@ def test_dominance_widens_only_when_on_and_only_for_its_kpis():
     plain = size_for([far], 50)
     assert size_for([far], 50, dominance=[], max_firm_share=Fraction(1, 4)) == plain
     wider = size_for([far], 50, dominance=[far], max_firm_share=Fraction(1, 4))
-    assert wider.field_bits >= dominance_bits([far], 50, 4) > plain.field_bits
+    assert wider.moment_field_bits is not None
+    assert wider.moment_field_bits >= dominance_bits([far], 50, 4) > plain.field_bits
     assert (wider.value_bits, wider.count_bits) == (plain.value_bits, plain.count_bits)
+    # The main field stays 64 bits: the rule's comparison is made in the wide one.
+    assert wider.field_bits == plain.field_bits == 32
     # The bakery's revenue (0 to 5,000,000 EUR) at nine rows stays in the 64-bit prime.
     revenue = KpiSpec("revenue", 0, 5_000_000)
     assert size_for([revenue], 9, dominance=[revenue],
                     max_firm_share=Fraction(1, 4)) == size_for([revenue], 9)
+
+
+@pytest.mark.parametrize("field_bits", [8, 20, 31, 32, 40, 64, 90])
+def test_round_prime_is_the_prime_mpyc_picks(field_bits):
+    from mpyc import finfields
+
+    from smpc_bench.spec.sizing import Sizing, round_prime
+
+    sizing = Sizing(value_bits=4, count_bits=4, field_bits=field_bits)
+    expected = int(finfields.find_prime_root(field_bits + 30 + 2, n=2)[0])
+    assert round_prime(sizing) == expected
+
+
+def test_a_twelve_firm_round_keeps_the_64_bit_main_field():
+    """Cents up to 10**6 at 22 rows with stdev and the dominance rule: both go to the wide field."""
+    kpi = KpiSpec("kpi", 0, 1_000_000, decimals=2)
+    sizing = size_for([kpi], 22, moments=True, dominance=[kpi], max_firm_share=Fraction(1, 4))
+    assert sizing.field_bits == 32  # MPyC's prime: 64 bits
+    assert sizing.moment_field_bits == dominance_bits([kpi], 22, 4) == 36
+    assert size_for([kpi], 22, moments=False).moment_field_bits is None

@@ -6,7 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from smpc_bench.cli.run import mpyc_flags, with_statistics
+from smpc_bench.cli.mpyc_flags import mpyc_flags
+from smpc_bench.cli.run import with_statistics
+from smpc_bench.engine import prss as prss_keys
 from smpc_bench.inputs.consortium import ConfigError, parse_config
 from smpc_bench.spec import threshold
 from smpc_bench.spec.metrics import Metric
@@ -33,7 +35,7 @@ def _runtime(parties: int, t: int, *, no_prss: bool = False) -> SimpleNamespace:
 
 @pytest.fixture(autouse=True)
 def _fresh_request(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(threshold, "_requested_no_prss", None)
+    monkeypatch.setattr(prss_keys, "_requested_no_prss", None)
 
 
 @pytest.mark.parametrize(("parties", "expected"), [(1, 0), (3, 1), (4, 1), (5, 2), (6, 2),
@@ -144,31 +146,31 @@ def test_one_party_simulation_gets_no_t_flag() -> None:
 def test_randomness_rule(parties: int, t: int, prss: bool) -> None:
     assert threshold.uses_prss(parties, t) is prss
     mpc = _runtime(parties, t)
-    assert threshold.hold_back_prss_keys(mpc) is prss
+    assert prss_keys.hold_back_prss_keys(mpc) is prss
     assert mpc.options.no_prss is True  # the handshake carries no PRSS keys
     mode = "pseudorandom" if prss else "interactive"
-    assert mode in threshold.agreement_terms(mpc, prss)
+    assert mode in prss_keys.agreement_terms(mpc, prss)
     assert mode in threshold.describe(parties, t, prss)
 
 
 def test_no_prss_flag_forces_interactive_randomness() -> None:
     mpc = _runtime(3, 1, no_prss=True)
-    assert threshold.hold_back_prss_keys(mpc) is False
+    assert prss_keys.hold_back_prss_keys(mpc) is False
     # Remembered: a later round in the same process still follows the user's flag.
-    assert threshold.will_use_prss(_runtime(3, 1)) is False
+    assert prss_keys.will_use_prss(_runtime(3, 1)) is False
 
 
 def test_agreement_terms_differ_by_threshold_and_mode() -> None:
-    terms = {threshold.agreement_terms(_runtime(5, t), prss) for t in (1, 2)
+    terms = {prss_keys.agreement_terms(_runtime(5, t), prss) for t in (1, 2)
              for prss in (True, False)}
     assert len(terms) == 4
 
 
 def test_runtime_threshold_checks() -> None:
-    threshold.check_runtime_threshold(_runtime(5, 2), None)
-    threshold.check_runtime_threshold(_runtime(5, 1), 1)
-    threshold.check_runtime_threshold(_runtime(1, 0), 2)  # 1-party simulation: no sharing
-    with pytest.raises(threshold.ThresholdError, match="threshold 2 .-T. but the configuration"):
-        threshold.check_runtime_threshold(_runtime(5, 2), 1)
-    with pytest.raises(threshold.ThresholdError, match="at least 1"):
-        threshold.check_runtime_threshold(_runtime(3, 0), None)
+    prss_keys.check_runtime_threshold(_runtime(5, 2), None)
+    prss_keys.check_runtime_threshold(_runtime(5, 1), 1)
+    prss_keys.check_runtime_threshold(_runtime(1, 0), 2)  # 1-party simulation: no sharing
+    with pytest.raises(prss_keys.ThresholdError, match="threshold 2 .-T. but the configuration"):
+        prss_keys.check_runtime_threshold(_runtime(5, 2), 1)
+    with pytest.raises(prss_keys.ThresholdError, match="at least 1"):
+        prss_keys.check_runtime_threshold(_runtime(3, 0), None)

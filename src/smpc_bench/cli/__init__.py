@@ -1,2 +1,1 @@
-"""The ``smpc-bench`` command, one module per subcommand.
-"""
+"""The ``smpc-bench`` command, one module per subcommand."""

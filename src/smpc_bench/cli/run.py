@@ -15,13 +15,21 @@ flags (``-M``, ``-I``, ``-P``, ``-B``, ``-T``, ``--ssl``, ...) are passed throug
 Progress (one line per phase, with timings) goes to stderr unless ``--quiet``.  ``--json``
 prints the firm's report as JSON on stdout; ``--json-out F`` writes the round outcome (the
 released statistics) to F; ``--report-dir D`` writes ``report.json``/``.csv``/``.html``.
-Exit codes: 0 ok, 1 error (message on stderr), 3 watchdog timeout.
+A round whose addresses are not all on this machine needs TLS (``--ssl`` or ``[tls]``): MPyC
+unpickles what peers send, so only authenticated peers may connect; ``--insecure`` overrides
+this on a network you trust.  Exit codes (:mod:`smpc_bench.spec.exit_codes`): 0 ok; 1 error;
+3 the whole run timed out; 4 another party disconnected or crashed; 5 another party sent nothing
+for the progress timeout; 6 a peer was refused (another round or spec, a wrong address or
+certificate); 7 the consortium file or the data file cannot be used.  A failed round prints one
+line and writes the details to a log file (its path is in the line); it writes no report and
+leaves an earlier report as it was.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import sys
 import time
@@ -31,20 +39,27 @@ from pathlib import Path
 from typing import Any
 
 from smpc_bench import costs
-from smpc_bench.engine import driver
+from smpc_bench.cli.failures import failure_log_path, report_failure
+from smpc_bench.cli.mpyc_flags import mpyc_flags, remote_addresses
+from smpc_bench.core.release import Timeouts
+from smpc_bench.engine import driver, liveness
+from smpc_bench.engine.prss import will_use_prss
 from smpc_bench.inputs.consortium import ConfigError, Consortium, load_config
 from smpc_bench.inputs.firm_data import TableCheck, check_frame, read_table
 from smpc_bench.inputs.tls import TlsFiles, mpyc_tls_layout
-from smpc_bench.peer.round import RoundOutcome, Timeouts, statistics_round
-from smpc_bench.positions.delivery import positions_step, report_positions
+from smpc_bench.peer.private_step import positions_step
+from smpc_bench.peer.round import statistics_round
+from smpc_bench.positions.delivery import report_positions
+from smpc_bench.report.atomic import write_text_atomic
 from smpc_bench.report.formatting import format_value
+from smpc_bench.spec import exit_codes
 from smpc_bench.spec.kpi import InputError
 from smpc_bench.spec.metrics import Metric
-from smpc_bench.spec.outcome_json import outcome_to_dict
+from smpc_bench.spec.outcome import RoundOutcome, outcome_to_dict
 from smpc_bench.spec.round_spec import RoundSpec
-from smpc_bench.spec.threshold import check_threshold, describe, will_use_prss
+from smpc_bench.spec.threshold import describe
 
-__all__ = ["main", "mpyc_flags", "with_statistics"]
+__all__ = ["main", "with_statistics"]
 
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -72,107 +87,10 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
                              "comparisons) after the round; every party must pass it")
     parser.add_argument("--allow-single-party", action="store_true",
                         help="allow a 1-party local simulation (no secrecy; for testing)")
+    parser.add_argument("--insecure", action="store_true",
+                        help="allow a round across machines without TLS (only on a network you "
+                             "trust: MPyC unpickles what the other parties send)")
     return parser
-
-
-def _flag_value(flags: Sequence[str], short: str, long: str | None = None) -> str | None:
-    """The value of an MPyC flag given as ``-M 3``, ``-M3`` or ``--long=3``, else None."""
-    for i, flag in enumerate(flags):
-        if flag == short or (long is not None and flag == long):
-            return flags[i + 1] if i + 1 < len(flags) else ""
-        if flag.startswith(short) and not flag.startswith("--"):
-            return flag[len(short):]
-        if long is not None and flag.startswith(long + "="):
-            return flag.split("=", 1)[1]
-    return None
-
-
-def _party_count(flags: Sequence[str]) -> int | None:
-    """The number of parties MPyC will run with: ``-M m`` or one ``-P`` per party.
-
-    None with an MPyC party file (``-C``), which this does not read.
-    """
-    local = _flag_value(flags, "-M")
-    if local is not None:
-        return int(local) if local.isdigit() else None
-    if _flag_value(flags, "-C") is not None:
-        return None
-    return sum(1 for flag in flags if flag.startswith("-P")) or None
-
-
-def _threshold_flags(consortium: Consortium, flags: list[str]) -> list[str]:
-    """Add ``-T`` for the configured threshold, refusing one MPyC cannot run securely."""
-    configured = consortium.spec.threshold
-    given_text = _flag_value(flags, "-T", "--threshold")
-    given: int | None = None
-    if given_text is not None:
-        if not given_text.strip().isdigit():
-            raise ConfigError(f"-T {given_text}: the threshold must be a whole number")
-        given = int(given_text)
-        if configured is not None and given != configured:
-            raise ConfigError(f"-T {given} and the configuration's threshold = {configured} "
-                              "disagree; give only one (every firm must use the same threshold)")
-    threshold = configured if given is None else given
-    parties = _party_count(flags)
-    if threshold is None or parties == 1:  # MPyC's default, or a simulation without sharing
-        return flags
-    try:
-        check_threshold(threshold, parties)
-    except ValueError as error:
-        where = "-T" if given is not None else "security.threshold in the configuration"
-        raise ConfigError(f"{where}: {error}") from None
-    return flags if given is not None else [*flags, "-T", str(threshold)]
-
-
-def mpyc_flags(consortium: Consortium, party: str | None, flags: Sequence[str],
-               *, tls: bool, quiet: bool = False) -> tuple[list[str], int | None]:
-    """MPyC's command line for this party: ``--party`` as ``-I``, addresses as ``-P``.
-
-    The configured threshold becomes ``-T`` (an explicit ``-T`` must agree with it); MPyC's
-    ``--no-prss`` passes through and makes the round draw its randomness interactively
-    whatever the number of parties (see :mod:`smpc_bench.spec.threshold`).
-
-    Args:
-        consortium: The configuration.
-        party: The ``--party`` value (index or firm name), if given.
-        flags: MPyC flags given on the command line (passed through).
-        tls: Whether to add ``--ssl``.
-        quiet: Whether to add ``--no-log`` (MPyC's own log lines).
-
-    Returns:
-        ``(flags, party index)``; the index is None when MPyC will decide (e.g. ``-M`` alone).
-    """
-    result = list(flags)
-    index_text = _flag_value(result, "-I", "--index")
-    index = None if index_text is None else int(index_text)
-    if party is not None:
-        chosen = consortium.party_index(party)
-        if index is not None and index != chosen:
-            raise ConfigError(f"--party {party} and -I {index} disagree; give only one")
-        if index is None:
-            result += ["-I", str(chosen)]
-        index = chosen
-    local = _flag_value(result, "-M") is not None or _flag_value(result, "-C") is not None
-    if not local and _flag_value(result, "-P") is None:
-        if not consortium.parties:
-            raise ConfigError("the configuration lists no [[parties]]: give every party's "
-                              "address with -P host:port (once per party, in order)")
-        lacking = [p.name for p in consortium.parties if not p.address]
-        if lacking:
-            raise ConfigError(f"no address configured for {', '.join(lacking)}: set "
-                              "address = \"host:port\" under [[parties]] or pass -P for "
-                              "every party")
-        for entry in consortium.parties:
-            result += ["-P", entry.address]
-    if index is None and (not local or (_flag_value(result, "-M") or "1") not in ("1", "")):
-        raise ConfigError("say which party you are: --party I (your index in [[parties]], "
-                          "from 0) or your firm's name")
-    result = _threshold_flags(consortium, result)
-    if tls and "--ssl" not in result:
-        result.append("--ssl")
-    if quiet and "--no-log" not in result:
-        result.append("--no-log")
-    return result, index
 
 
 def with_statistics(consortium: Consortium, metrics: Sequence[Metric]) -> Consortium:
@@ -266,7 +184,7 @@ def _finish(args: argparse.Namespace, consortium: Consortium, check: TableCheck,
         document = outcome_to_dict(outcome)
         if cost is not None:
             document["costs"] = cost.as_dict()
-        Path(args.json_out).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        write_text_atomic(args.json_out, json.dumps(document, indent=2) + "\n")
     positions = report_positions(outcome, consortium.positions, len(check.rows))
     report = build_report(outcome, consortium, check.rows, check.labels, positions=positions)
     if report_dir:
@@ -314,9 +232,14 @@ def main(argv: list[str] | None = None, *, prog: str = "smpc_bench.cli.run",
         flags, index = mpyc_flags(consortium, args.party, flags, tls=tls,
                                   quiet=args.quiet or args.json)
         tls_files = _tls_files(args, consortium, index) if tls else None
-    except (ConfigError, InputError, ValueError) as error:
+        if not tls and not args.insecure:
+            _refuse_without_tls(flags)
+    except (ConfigError, InputError) as error:  # the consortium file or the firm's data
         print(f"{prog}: {error}", file=sys.stderr)
-        return 1
+        return exit_codes.BAD_INPUT
+    except ValueError as error:  # MPyC flags that do not fit the configuration
+        print(f"{prog}: {error}", file=sys.stderr)
+        return exit_codes.ERROR
     if args.json_out:
         args.json_out = str(Path(args.json_out).resolve())
     sys.argv = [sys.argv[0], *flags]
@@ -340,7 +263,10 @@ def main(argv: list[str] | None = None, *, prog: str = "smpc_bench.cli.run",
         progress.say(describe(len(mpc.parties), mpc.threshold, will_use_prss(mpc)))
     progress.say(f"connecting to the other parties (waiting up to {args.connect_timeout:g} s)")
     log = driver.RunLog(on_phase=progress.phase)
-    timeouts = Timeouts(connect=args.connect_timeout)
+    # A stalled party is the progress timeout's to catch: the per-phase timeouts stay longer.
+    timeouts = Timeouts(connect=args.connect_timeout, exchange=max(
+        Timeouts.exchange, 2.0 * consortium.spec.progress_timeout + 10))
+    liveness.configure(names=tuple(p.name for p in consortium.parties), warn=progress.say)
     try:
         with mpyc_tls_layout(tls_files, mpc.pid) if tls else contextlib.nullcontext():
             settings = consortium.positions
@@ -351,19 +277,63 @@ def main(argv: list[str] | None = None, *, prog: str = "smpc_bench.cli.run",
                                                       timeouts=timeouts, log=log, private=step,
                                                       private_terms=settings.terms()),
                                      timeout=args.timeout)
-    except (driver.PartyError, FileNotFoundError) as error:
+    except FileNotFoundError as error:  # TLS files
+        print(f"{prog}: {error}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    except driver.PartyError as error:
         hint = ""
         if isinstance(error, driver.PartyTimeoutError) and error.phase == "connecting":
-            hint = ("\nhint: check the addresses, that every party has started, firewalls, and "
-                    "that either all parties use TLS (--ssl, same CA) or none")
-        print(f"{prog}: {error}{hint}", file=sys.stderr)
-        return 1
-    progress.say(f"done in {time.perf_counter() - progress.started:.2f} s")
+            hint = ("; check the addresses, that every party has started, firewalls, and that "
+                    "either all parties use TLS (--ssl, same CA) or none")
+        _failed(prog, f"{error}{hint}", error, report_dir, mpc.pid, log)
+        return error.exit_code
+    except OSError as error:  # e.g. this party's port is taken
+        _failed(prog, _os_error_text(error, mpc), error, report_dir, mpc.pid, log)
+        return exit_codes.ERROR
+    except Exception as error:  # noqa: BLE001 - a bug: one line here, the traceback in the log
+        _failed(prog, f"the round stopped with an internal error: {error or type(error).__name__}",
+                error, report_dir, mpc.pid, log)
+        return exit_codes.ERROR
+    pause = liveness.longest_pause()  # what the progress timeout must stay well above
+    progress.say(f"done in {time.perf_counter() - progress.started:.2f} s" + (
+        f" (longest local step without a pause: {pause:.1f} s)" if pause >= 0.1 else ""))
     if cost is not None:
         # stderr, so that --json output on stdout stays one document.
         print(costs.format_costs(cost), file=sys.stderr, flush=True)
-    _finish(args, consortium, check, outcome, report_dir, progress, cost)
+    try:
+        _finish(args, consortium, check, outcome, report_dir, progress, cost)
+    except Exception as error:  # noqa: BLE001 - e.g. a full disk: the earlier report is intact
+        _failed(prog, f"the round completed but its results could not be written: {error}",
+                error, report_dir, mpc.pid, log)
+        return exit_codes.ERROR
     return 0
+
+
+def _refuse_without_tls(flags: Sequence[str]) -> None:
+    """A round across machines needs TLS: MPyC unpickles what its peers send."""
+    remote = remote_addresses(flags)
+    if remote:
+        raise ConfigError(
+            f"refusing to run without TLS: {', '.join(remote)} "
+            f"{'is' if len(remote) == 1 else 'are'} not on this machine, and MPyC unpickles "
+            "what the other parties send, so an unauthenticated peer could run code here. Set "
+            "up TLS (a [tls] ca and each party's cert/key, made with `smpc-bench keygen "
+            "--config`) or, on a network you trust, pass --insecure")
+
+
+def _os_error_text(error: OSError, mpc: Any) -> str:
+    if error.errno == errno.EADDRINUSE:
+        port = mpc.parties[mpc.pid].port
+        return (f"port {port} of this party is in use on this machine: another round, or an "
+                "earlier run of this party, is still running (stop it), or the address under "
+                "[[parties]] is wrong")
+    return f"a network error stopped the round: {error}"
+
+
+def _failed(prog: str, message: str, error: BaseException, report_dir: str | None, pid: int,
+            log: driver.RunLog) -> None:
+    report_failure(prog, message, log=failure_log_path(report_dir, pid), error=error,
+                   connections=liveness.details(), timings=log.timings)
 
 
 if __name__ == "__main__":

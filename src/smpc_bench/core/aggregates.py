@@ -1,7 +1,8 @@
 """Secure count, sum, mean, variance and standard deviation of every KPI, exactly.
 
 Sums are local (free); every product needed is one batched inner product per KPI, so the
-moments cost ``K*n`` multiplications and two resharing rounds whatever ``n`` is.
+moments cost ``K*n`` multiplications and two resharing rounds whatever ``n`` is, plus one masked
+opening when they need the wide field (:mod:`smpc_bench.core.moments`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from smpc_bench.core.moments import spread
 from smpc_bench.core.secure_fraction import SecureFraction
 from smpc_bench.core.secure_table import SecureTable
 
@@ -45,38 +47,24 @@ def mean(table: SecureTable) -> SecureFraction:
     return SecureFraction(total, counts, offset=_offsets(table), count=counts)
 
 
-def _second_moment(table: SecureTable, *, sample: bool) -> SecureFraction:
-    total, valid_values = _valid_sum(table)
-    counts = count(table)
-    num_kpis, num_rows = table.valid.shape
-    squares = (
-        valid_values.reshape(num_kpis, 1, num_rows) @ table.values.reshape(num_kpis, num_rows, 1)
-    ).reshape(num_kpis)
-    # Variance is shift invariant, so the offset values serve: (c*S2 - S1**2) / (c*(c-1)).
-    numerator = counts * squares - total * total
-    denominator = counts * (counts - 1) if sample else counts * counts
-    return SecureFraction(numerator, denominator, power=2, count=counts)
-
-
 def variance(table: SecureTable) -> SecureFraction:
-    """Exact sample variance (``statistics.variance``) in squared encoded units."""
-    return _second_moment(table, sample=True)
+    """Exact sample variance (``statistics.variance``) in squared encoded units.
+
+    In the wide field of :mod:`smpc_bench.core.moments` when the table's sizing has one.
+    """
+    return spread(table, sample=True)
 
 
 def pvariance(table: SecureTable) -> SecureFraction:
     """Exact population variance (``statistics.pvariance``) in squared encoded units."""
-    return _second_moment(table, sample=False)
+    return spread(table, sample=False)
 
 
 def stdev(table: SecureTable) -> SecureFraction:
     """Sample standard deviation, released as the square root of the exact variance."""
-    result = variance(table)
-    return SecureFraction(result.numerator, result.denominator, root=True, power=2,
-                          count=result.count)
+    return spread(table, sample=True, root=True)
 
 
 def pstdev(table: SecureTable) -> SecureFraction:
     """Population standard deviation, released as the root of the exact variance."""
-    result = pvariance(table)
-    return SecureFraction(result.numerator, result.denominator, root=True, power=2,
-                          count=result.count)
+    return spread(table, sample=False, root=True)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from smpc_bench.engine.driver import mpc_coroutine, runtime
-from smpc_bench.engine.local_shares import open_values, reshare
+from smpc_bench.engine.local_shares import open_values, random_ints, reshare
 
 __all__ = [
     "ComparisonMasks",
@@ -205,14 +205,14 @@ def prepare_masks(sectype: Any, count: int, bit_length: int) -> ComparisonMasks:
                          f"{bit_length + security + 2} bits")
     widths = mask_digit_widths(bit_length)
     material = _mask_material(sectype, count, bit_length, widths)
-    high = mpc._np_randoms(sectype, count, 1 << security)
+    high = random_ints(sectype, count, 1 << security)
     return ComparisonMasks(bit_length, widths, material, high)
 
 
 async def less_than_zero_shares(field: Any, a: np.ndarray, bit_length: int,
                                 widths: tuple[int, ...], material: np.ndarray,
                                 high: np.ndarray) -> np.ndarray:
-    """``[a < 0]`` on share values, inside an MPyC coroutine (see :mod:`smpc_bench.engine.local_shares`).
+    """``[a < 0]`` on share values, inside an MPyC coroutine (see ``engine.local_shares``).
 
     Args:
         field: The shares' prime field.
@@ -231,7 +231,7 @@ async def less_than_zero_shares(field: Any, a: np.ndarray, bit_length: int,
     modulus = field.modulus
     shift = 1 << bit_length
     low = material[:, 0]
-    opened = await open_values(field, a + shift + low + high * shift)
+    opened = await open_values(field, a + shift + low + high * shift, masked=True)
     c_low = (opened & (shift - 1)).astype(np.int64)
     c_high = opened >> bit_length
     rows = np.arange(count)

@@ -13,7 +13,8 @@ the table's shape, the ranks requested and the radix.  Per level: the counts (on
 ``K*R*(2**radix_bits-1)`` comparisons on ``log2(n + 1) + 2`` bits (one opening and two
 resharings for ``n < 32767``), then the skipped counts with the chosen bin (one resharing) and
 the ``K*R*n`` new active flags (one resharing): six rounds a level, ``O(value_bits /
-radix_bits)`` in all, never O(n).  The walk runs on share values (see :mod:`smpc_bench.engine.local_shares`).
+radix_bits)`` in all, never O(n).  The walk runs on share values (see
+:mod:`smpc_bench.engine.local_shares`).
 """
 
 from __future__ import annotations
@@ -27,28 +28,9 @@ from smpc_bench.core.less_than import less_than_zero_shares, onehot_shares, prep
 from smpc_bench.engine.driver import mpc_coroutine, runtime
 from smpc_bench.engine.local_shares import matmul, reshare
 
-__all__ = ["digit_layout", "digit_indicators", "order_statistics"]
+__all__ = ["digit_indicators", "order_statistics"]
 
 SecureArray = Any  # mpyc.sectypes.SecureArray; mpyc ships no type information
-
-
-def digit_layout(value_bits: int, radix_bits: int) -> list[tuple[int, int]]:
-    """Split ``value_bits`` bits into digits, most significant first.
-
-    Returns:
-        ``(lowest_bit, width)`` per digit; the top digit takes the remainder, so every other
-        digit has exactly ``radix_bits`` bits.
-    """
-    if value_bits < 1 or radix_bits < 1:
-        raise ValueError("value_bits and radix_bits must be positive")
-    layout = []
-    low = 0
-    while low < value_bits:
-        width = min(radix_bits, value_bits - low)
-        layout.append((low, width))
-        low += width
-    layout.reverse()
-    return layout
 
 
 def digit_indicators(bits: SecureArray, layout: Sequence[tuple[int, int]]) -> list[SecureArray]:
@@ -118,7 +100,7 @@ def order_statistics(
 
 @mpc_coroutine
 async def _walk(indicators, valid, ranks, masks):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202  (mpc_coro reads annotations as the result type)
-    """The walk on share values (see :mod:`smpc_bench.engine.local_shares`): MPyC only reshares and opens."""
+    """The walk on share values (``engine.local_shares``): MPyC only reshares and opens."""
     mpc = runtime()
     array_type = type(valid)
     num_kpis, num_rows = valid.shape

@@ -1,7 +1,8 @@
 """Secure quantiles, percentiles, medians, minimum and maximum of every KPI in one walk.
 
 All cuts requested in one call share a single oblivious radix walk (see
-:mod:`smpc_bench.core.order_stats`); results are exact :class:`SecureFraction` values in encoded units.
+:mod:`smpc_bench.core.order_stats`); results are exact :class:`SecureFraction` values in encoded
+units.
 """
 
 from __future__ import annotations

@@ -15,12 +15,9 @@ import numpy as np
 from smpc_bench.core.secure_fraction import SecureFraction
 from smpc_bench.engine.driver import runtime
 from smpc_bench.spec.kpi import KpiSpec
+from smpc_bench.spec.outcome import Released
 
-__all__ = ["Released", "decode", "open_counts", "open_fraction"]
-
-#: A released statistic: exact Fraction, float (square roots), or None (undefined: no data).
-Released = Fraction | float | None
-
+__all__ = ["decode", "open_counts", "open_fraction"]
 
 async def open_counts(counts: object, receivers: Sequence[int] | None = None) -> list[int]:
     """Open a secure count array ``(K,)`` (a declared output) as Python ints."""

@@ -16,43 +16,16 @@ from typing import Any
 import numpy as np
 
 from smpc_bench.core.less_than import fold_digit_comparisons
-from smpc_bench.core.order_stats import digit_indicators, digit_layout
+from smpc_bench.core.order_stats import digit_indicators
 from smpc_bench.engine.driver import mpc_coroutine, runtime
-from smpc_bench.engine.local_shares import matmul, open_values, reshare
+from smpc_bench.engine.local_shares import matmul, open_values, random_ints, reshare
+from smpc_bench.spec.encoding import DEFAULT_RADIX_BITS, digit_layout
 from smpc_bench.spec.kpi import KpiSpec
 from smpc_bench.spec.sizing import Sizing
 
-__all__ = ["SecureTable", "DEFAULT_RADIX_BITS"]
+__all__ = ["SecureTable"]
 
 SecureArray = Any
-
-#: Digit width of the quantile walk: 4 bits (16 bins) balances rounds against local work.
-DEFAULT_RADIX_BITS = 4
-
-
-def encode_digits(offset_values: np.ndarray, value_bits: int, radix_bits: int) -> np.ndarray:
-    """One-hot encode each digit of plaintext offset values, as their owner shares them.
-
-    Args:
-        offset_values: Integer array ``(K, n)`` with values in ``[0, 2**value_bits)``.
-        value_bits: Bits per value (from :class:`Sizing`).
-        radix_bits: Digit width.
-
-    Returns:
-        0/1 int64 array ``(K, n, D, 2**radix_bits)``: for digit ``j`` (most significant first)
-        the indicator of its value; unused columns of a narrower top digit are 0.
-    """
-    values = np.asarray(offset_values, dtype=np.int64)
-    if values.ndim != 2:
-        raise ValueError("offset_values must have shape (K, n)")
-    if values.size and (values.min() < 0 or values.max() >= 1 << value_bits):
-        raise ValueError(f"offset values must lie in [0, 2**{value_bits})")
-    layout = digit_layout(value_bits, radix_bits)
-    onehot = np.zeros((*values.shape, len(layout), 1 << radix_bits), dtype=np.int64)
-    for j, (low, width) in enumerate(layout):
-        digit = (values >> low) & ((1 << width) - 1)
-        np.put_along_axis(onehot[:, :, j, :], digit[:, :, None], 1, axis=2)
-    return onehot
 
 
 @mpc_coroutine
@@ -88,11 +61,12 @@ async def _in_range_flags(claimed_valid, indicators, spans, value_bits, radix_bi
 
 
 @mpc_coroutine
-async def _validated(claimed_valid, indicators, spans, value_bits, radix_bits, fits):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202  (mpc_coro reads annotations as the result type)
+async def _validated(claimed_valid, indicators, spans, value_bits, radix_bits, fits, screen):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202  (mpc_coro reads annotations as the result type)
     """Validity flags of well-formed, in-range cells, and the rejected count per KPI.
 
     The range check (:func:`_in_range_flags`) runs beside a well-formedness check with public
-    coins that opens only zeros, both on share values (see :mod:`smpc_bench.engine.local_shares`): every
+    coins that opens only zeros, both on share values (see
+    :mod:`smpc_bench.engine.local_shares`): every
     digit vector ``e`` must be one-hot and every validity flag ``v`` a bit.  Once the shares
     are fixed (received) the parties draw public random coefficients ``r`` and open, per cell,
     a random linear combination of ``sum(e) - 1``, ``sum(r**2 * e) - sum(r * e)**2`` per digit
@@ -101,6 +75,9 @@ async def _validated(claimed_valid, indicators, spans, value_bits, radix_bits, f
     (nothing about honest data is opened) and nonzero with probability at least ``1 - 3/p``
     otherwise.  The squares of a cell form one inner product of ``D + 1`` terms: one resharing
     per cell.
+
+    Which cells are malformed is public once the check is open (it opens 0 exactly for the
+    well-formed ones); that mask is appended to the list ``screen`` when it is known.
 
     Returns:
         Secure array ``(K, n + 1)``: the validity flags (malformed or out-of-range cells set to
@@ -116,7 +93,7 @@ async def _validated(claimed_valid, indicators, spans, value_bits, radix_bits, f
     in_range = _in_range_flags(claimed_valid, indicators, spans, value_bits, radix_bits, fits)
     widest = max(onehot.shape[2] for onehot in indicators)
     digits = len(indicators)
-    coins = mpc._np_randoms(sectype, widest + 2 * digits + 1)
+    coins = random_ints(sectype, widest + 2 * digits + 1)
     # The coins are opened only once every share is fixed (received).
     gathered = await mpc.gather(claimed_valid, *indicators)
     claimed = gathered[0].value
@@ -145,6 +122,7 @@ async def _validated(claimed_valid, indicators, spans, value_bits, radix_bits, f
         check = check + weight * (np.sum(onehot, axis=2).reshape(cells) - 1)
     opened = (await open_values(field, check)).reshape(num_kpis, num_rows)
     well_formed = (opened == 0).astype(object)
+    screen.append(opened != 0)
     screened = claimed * well_formed
     valid = (await mpc.gather(in_range)).value * well_formed % modulus
     malformed = (1 - well_formed).sum(axis=1)  # public: every malformed cell counts once
@@ -182,6 +160,9 @@ class SecureTable:
         valid: Secure 0/1 array ``(K, n)``: the cell holds a usable value.
         rejected: Secure integer array ``(K,)``: cells claimed valid but out of range.
         radix_bits: Digit width used by the quantile walk.
+        screen: Filled by the well-formedness check: see :attr:`malformed`.
+        wide: The cells moved to the wide field of second moments and the dominance rule,
+            once computed (:func:`smpc_bench.core.field_switch.wide_cells` caches them here).
     """
 
     specs: tuple[KpiSpec, ...]
@@ -191,6 +172,18 @@ class SecureTable:
     rejected: SecureArray
     radix_bits: int = DEFAULT_RADIX_BITS
     _values: SecureArray | None = field(default=None, repr=False)
+    screen: list[np.ndarray] = field(default_factory=list, repr=False)
+    wide: Any = field(default=None, repr=False)
+
+    @property
+    def malformed(self) -> np.ndarray | None:
+        """Public bool ``(K, n)``: cells whose digits or flag are not well formed (rejected).
+
+        Known (not None) once the input check has run, e.g. after the counts are open; every
+        party holds the same mask.  Their digits may not be one-hot, which protocols that use
+        the digits of invalid cells too (the shuffle-sort) must not be fed.
+        """
+        return self.screen[0] if self.screen else None
 
     @property
     def sectype(self) -> Any:
@@ -293,9 +286,11 @@ class SecureTable:
                 f"{(1 << sizing.count_bits) - 1}: call size_for with the real number of rows"
             )
         spans = [spec.span for spec in specs]
+        screen: list[np.ndarray] = []
         checked = _validated(claimed_valid, indicators, spans, sizing.value_bits, radix_bits,
-                             fits)
-        return cls(specs, sizing, indicators, checked[:, :-1], checked[:, -1], radix_bits)
+                             fits, screen)
+        return cls(specs, sizing, indicators, checked[:, :-1], checked[:, -1], radix_bits,
+                   screen=screen)
 
     @classmethod
     def from_values(

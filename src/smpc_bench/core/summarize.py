@@ -1,16 +1,15 @@
 """Every requested statistic of every KPI from one secure table, in one pass.
 
 All order statistics (quantiles, median, min, max) share one oblivious walk; the moments share
-one inner product.  Nothing is opened here.
+one inner product (in the wide field of :mod:`smpc_bench.core.moments` where they need it).
+Nothing is opened here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
-from smpc_bench.core import aggregates
+from smpc_bench.core import aggregates, moments
 from smpc_bench.core.quantiles import quantile_cuts
 from smpc_bench.core.secure_fraction import SecureFraction
 from smpc_bench.core.secure_table import SecureTable
@@ -51,14 +50,8 @@ def summarize(
     if "mean" in kinds:
         results[Metric.MEAN] = aggregates.mean(table)
     if kinds & {"variance", "stdev"}:
-        spread = aggregates.variance(table)  # one inner product serves both
-        results[Metric.VARIANCE] = spread
-        results[Metric.STDEV] = SecureFraction(spread.numerator, spread.denominator,
-                                               root=True, power=2, count=spread.count)
+        variance = moments.spread(table, counts=counts)  # one inner product serves both
+        results[Metric.VARIANCE] = variance
+        results[Metric.STDEV] = SecureFraction(variance.numerator, variance.denominator,
+                                               root=True, power=2, count=variance.count)
     return {metric: results[metric] for metric in unique}
-
-
-def count_array(results: dict[Metric, SecureFraction]) -> np.ndarray | None:
-    """Convenience: the secure count array if ``Metric.COUNT`` was computed."""
-    fraction = results.get(Metric.COUNT)
-    return None if fraction is None else fraction.numerator

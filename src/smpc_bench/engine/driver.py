@@ -29,16 +29,57 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from smpc_bench.spec import exit_codes
+
+__all__ = ["WATCHDOG_EXIT_CODE", "PartyError", "PartyLostError", "PartyStalledError",
+           "PartyTimeoutError", "PeerRefusedError", "RunLog", "bytes_sent", "check_party_count",
+           "mpc_coroutine", "phase", "run", "runtime"]
+
 T = TypeVar("T")
 
 #: Exit status of a party ended by the :func:`run` watchdog.
-WATCHDOG_EXIT_CODE = 3
+WATCHDOG_EXIT_CODE = exit_codes.RUN_TIMEOUT
 
 _mpc: Any = None
 
 
 class PartyError(RuntimeError):
-    """A party could not complete its part of an MPyC run."""
+    """A party could not complete its part of an MPyC run.
+
+    Attributes:
+        exit_code: The process exit code for this failure (:mod:`smpc_bench.spec.exit_codes`).
+    """
+
+    exit_code: int = exit_codes.ERROR
+
+
+class PartyLostError(PartyError):
+    """Another party disconnected, crashed or stopped with an error during the run.
+
+    Attributes:
+        parties: Indices of the parties that are gone.
+        phase: The phase this party was in when it noticed.
+    """
+
+    exit_code = exit_codes.PARTY_LOST
+
+    def __init__(self, message: str, parties: tuple[int, ...] = (), phase: str = "") -> None:
+        """Keep the one-line message, the parties concerned and the phase."""
+        super().__init__(message)
+        self.parties = parties
+        self.phase = phase
+
+
+class PartyStalledError(PartyLostError):
+    """Another party sent nothing (no data, no heartbeat) for the progress timeout."""
+
+    exit_code = exit_codes.PARTY_STALLED
+
+
+class PeerRefusedError(PartyLostError):
+    """A peer was refused: another round or spec, a wrong address, a wrong certificate."""
+
+    exit_code = exit_codes.PEER_REFUSED
 
 
 class PartyTimeoutError(PartyError):
@@ -49,6 +90,10 @@ class PartyTimeoutError(PartyError):
         timeout: The time allowed, in seconds.
         party: Index of the party that gave up, or None if unknown.
     """
+
+    # Nobody answered: for a script driving the round, that is a missing party, the same as
+    # one that disconnected (whichever of the two a party notices first depends on timing).
+    exit_code = exit_codes.PARTY_LOST
 
     def __init__(self, phase: str, timeout: float, party: int | None = None) -> None:
         """Build the message from the phase name, the timeout and the party index."""
@@ -185,19 +230,69 @@ async def phase(
 
     Raises:
         PartyTimeoutError: If the awaitable is not done within ``timeout`` seconds.
+        PartyLostError: A peer disconnected or stopped the run (while the run's connections
+            are watched, see :func:`run`); :class:`PartyStalledError` and
+            :class:`PeerRefusedError` are kinds of it.
     """
+    from smpc_bench.engine import faults, liveness
+
     started = time.perf_counter()
+    failure = liveness.enter_phase(name)  # None unless the run's connections are watched
+    hold = faults.hold_seconds(name)  # 0 unless a test holds this party here
+    if hold:
+        awaitable = _held(awaitable, hold)
+    if failure is not None and failure.done():
+        _discard(awaitable)
+        raise liveness.error(name)
     if isinstance(awaitable, asyncio.Future) and awaitable.done():
         result: T = awaitable.result()
-    else:
+    elif failure is None:
         if isinstance(awaitable, asyncio.Future):
             awaitable = asyncio.shield(awaitable)
         try:
             result = await asyncio.wait_for(awaitable, timeout)
         except TimeoutError:
             raise PartyTimeoutError(name, timeout, _party_index()) from None
+    else:
+        result = await _race(name, awaitable, timeout, failure)
     (run_log if log is None else log).record(name, time.perf_counter() - started)
     return result
+
+
+async def _held(awaitable: Awaitable[T], seconds: float) -> T:
+    """The ``hold`` test fault: wait (connections alive), then do the phase's work."""
+    await asyncio.sleep(seconds)
+    return await awaitable
+
+
+def _discard(awaitable: Awaitable[Any]) -> None:
+    """Close a coroutine that will never be awaited (no 'never awaited' warning)."""
+    if asyncio.iscoroutine(awaitable):
+        awaitable.close()
+
+
+async def _race(name: str, awaitable: Awaitable[T], timeout: float,
+                failure: asyncio.Future[Any]) -> T:
+    """Await ``awaitable`` unless the run fails first (a peer lost, stalled or refused).
+
+    MPyC's own futures are never cancelled (other steps may wait on them too); a coroutine
+    started here is cancelled when the run fails or the phase times out.
+    """
+    from smpc_bench.engine import liveness
+
+    ours = not isinstance(awaitable, asyncio.Future)
+    task: asyncio.Future[T] = asyncio.ensure_future(awaitable)
+    with liveness.racing():
+        done, _ = await asyncio.wait({task, failure}, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        return task.result()
+    if ours:
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)  # let e.g. MPyC's connect loop end cleanly
+    if failure in done:
+        raise liveness.error(name)
+    raise PartyTimeoutError(name, timeout, _party_index())
 
 
 def _watchdog_expired(timeout: float) -> None:
@@ -220,6 +315,12 @@ def run(coro: Coroutine[Any, Any, T], *, timeout: float) -> T:
     (after a message on stderr) if the run is not over within ``timeout`` seconds, even if the
     event loop is stuck. Use :func:`phase` inside the coroutine for clean, per-step errors.
 
+    With other parties, the run's connections are watched (:mod:`smpc_bench.engine.liveness`):
+    a peer that disconnects, goes silent for the progress timeout or is refused ends the
+    current :func:`phase` at once with :class:`PartyLostError`, :class:`PartyStalledError` or
+    :class:`PeerRefusedError`, and whatever ends the run early is reported to the peers that
+    are still connected, so that they stop too, naming the party that caused it.
+
     Args:
         coro: The party's main coroutine.
         timeout: Deadline for the whole run, in seconds.
@@ -227,10 +328,35 @@ def run(coro: Coroutine[Any, Any, T], *, timeout: float) -> T:
     Returns:
         The coroutine's result.
     """
+    from smpc_bench.engine import liveness
+
     watchdog = threading.Timer(timeout, _watchdog_expired, args=(timeout,))
     watchdog.daemon = True
     watchdog.start()
+    mpc = runtime()
+    watched = len(mpc.parties) > 1
+    if watched:
+        liveness.arm(mpc)
     try:
-        return runtime().run(coro)  # type: ignore[no-any-return]
+        return mpc.run(coro)  # type: ignore[no-any-return]
+    except BaseException as error:
+        if not watched:
+            raise
+        if isinstance(error, asyncio.CancelledError) and liveness.failed():
+            # The run failed while the program waited outside any phase (woken by a cancel).
+            converted = liveness.error()
+            liveness.stop_after(converted)
+            raise converted from None
+        liveness.stop_after(error)  # tell the peers why, close the connections cleanly
+        raise
     finally:
+        if watched:
+            liveness.disarm()
         watchdog.cancel()
+
+
+def bytes_sent() -> int:
+    """Bytes this party has sent to its peers so far (MPyC's per-connection counters)."""
+    mpc = runtime()
+    return sum(int(peer.protocol.nbytes_sent) for peer in mpc.parties
+               if peer.pid != mpc.pid and peer.protocol is not None)

@@ -26,6 +26,9 @@ from typing import IO
 PORT_LOW, PORT_HIGH = 20000, 32000
 
 
+__all__ = ["PartyResult", "describe", "free_base_port", "run_parties"]
+
+
 @dataclass
 class PartyResult:
     """Outcome of one party process."""

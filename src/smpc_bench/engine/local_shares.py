@@ -16,6 +16,7 @@ counter.
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from smpc_bench.engine.accel import matmul as fast_matmul
 from smpc_bench.engine.accel.matmul import modmatmul
 from smpc_bench.engine.driver import runtime
 
-__all__ = ["matmul", "open_values", "reshare"]
+__all__ = ["matmul", "open_values", "opening_is_masked", "random_ints", "reshare"]
 
 ObjArray = np.ndarray  # dtype=object: Python ints
 
@@ -63,7 +64,40 @@ async def reshare(field: Any, *parts: np.ndarray) -> list[ObjArray]:
     return results
 
 
-async def open_values(field: Any, values: np.ndarray) -> ObjArray:
-    """Open shares to every party: the values in ``[0, p)``, as an object array of ints."""
-    opened = await runtime().output(field.array(values % field.modulus, check=False))
+#: Set while a masked sub-protocol opens a value: cost accounting and the opening log read it
+#: (:func:`opening_is_masked`) to tell masked openings from declared outputs.
+_MASKED: ContextVar[bool] = ContextVar("smpc_bench_masked_opening", default=False)
+
+
+def opening_is_masked() -> bool:
+    """Whether the opening being made right now was marked masked by its caller."""
+    return _MASKED.get()
+
+
+async def open_values(field: Any, values: np.ndarray, *, masked: bool = False) -> ObjArray:
+    """Open shares to every party: the values in ``[0, p)``, as an object array of ints.
+
+    Args:
+        field: The MPyC prime field of the shares.
+        values: The shares (ints, reduced here).
+        masked: The values are uniformly masked (a comparison's masked difference, say), not a
+            declared output; recorded as such by :mod:`smpc_bench.costs`.
+    """
+    token = _MASKED.set(masked)
+    try:  # only the call is marked: MPyC records the opening when it is issued
+        pending = runtime().output(field.array(values % field.modulus, check=False))
+    finally:
+        _MASKED.reset(token)
+    opened = await pending
     return np.asarray(opened.value, dtype=object)
+
+
+def random_ints(sectype: Any, count: int, bound: int | None = None) -> Any:
+    """``count`` secret random integers, uniform in ``[0, bound)`` (default: the field).
+
+    MPyC's own vectorised draw (``Runtime._np_randoms``, PRSS or interactive as the round
+    runs), the one its comparisons use for their masks.
+    """
+    if bound is None:
+        return runtime()._np_randoms(sectype, count)
+    return runtime()._np_randoms(sectype, count, bound)

@@ -1,16 +1,23 @@
 """Make the TLS certificates of a consortium (``smpc-bench certs``), with ``cryptography``.
 
-Same shape as MPyC's ``demos/.config/generate-certificates.py``, which ``--ssl`` expects: one
-self-signed CA, and per party ``i`` a key and a certificate with subject CN
-``MPyC party {i}`` (MPyC checks that name when it connects to party ``i``).  The CA key signs the
-party certificates and is then best kept offline.  Hand each firm only its own
-``party_{i}.key`` (privately), and every firm the CA certificate; never commit keys.
+Same shape as MPyC's ``demos/.config/generate-certificates.py``, which ``--ssl`` expects
+(``.config/party_{i}.crt``/``.key`` and ``.config/mpyc_ca.crt``, see
+:mod:`smpc_bench.inputs.tls`): one self-signed CA, and per party ``i`` a key and a certificate
+with subject CN ``MPyC party {i}`` (MPyC checks that name when it connects to party ``i``).
+With ``names`` (the firms of ``[[parties]]``), the certificate also names the firm, as its
+organization (O; the consortium is the organizational unit, OU): the parties check it after the
+TLS handshake (:mod:`smpc_bench.engine.liveness`) and refuse a peer whose certificate names
+another firm than its ``[[parties]]`` entry, or that claims another index than its own.  The CA
+key signs the party certificates and is then best kept offline.  Hand each firm only its own
+``party_{i}.key`` (privately), and every firm the CA certificate; never commit keys (inside a
+git work tree a ``.gitignore`` keeping ``*.key`` out is written next to them).
 """
 
 from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography import x509
@@ -28,9 +35,15 @@ def _key(bits: int) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
-def _name(common_name: str, organization: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+def _name(common_name: str, organization: str, unit: str | None = None) -> x509.Name:
+    attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)]
+    if unit is not None:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
+    return x509.Name([*attributes, x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _in_git_work_tree(folder: Path) -> bool:
+    return any((parent / ".git").exists() for parent in (folder, *folder.parents))
 
 
 def _write_key(key: rsa.RSAPrivateKey, path: Path) -> None:
@@ -59,26 +72,34 @@ def _certificate(subject: x509.Name, public_key: rsa.RSAPublicKey, issuer: x509.
 
 
 def make_certificates(folder: str | Path, parties: int, *, organization: str = "smpc-bench",
-                      days: int = 365, bits: int = 2048) -> list[Path]:
+                      days: int = 365, bits: int = 2048,
+                      names: Sequence[str] | None = None) -> list[Path]:
     """Write ``mpyc_ca.crt``/``.key`` and ``party_{i}.crt``/``.key`` for ``i < parties``.
 
     Args:
         folder: Where to write (created if needed); existing files are refused.
         parties: Number of parties.
-        organization: Organization name in the certificates (e.g. the consortium's name).
+        organization: The consortium's name: the CA's organization, and the organization of
+            the party certificates when ``names`` is not given.
         days: Validity.
         bits: RSA key size.
+        names: The firms' names by party index (``[[parties]]``): each certificate names its
+            firm as organization (O) and the consortium as unit (OU).
 
     Returns:
         The files written.
     """
     if parties < 1:
         raise ValueError("parties must be at least 1")
+    if names is not None and len(names) != parties:
+        raise ValueError(f"{len(names)} firm names for {parties} parties")
+    if names is not None and any(not name.strip() for name in names):
+        raise ValueError("every firm needs a name for its certificate")
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    names = ["mpyc_ca.crt", "mpyc_ca.key"] + [f"party_{i}.{ext}" for i in range(parties)
+    files = ["mpyc_ca.crt", "mpyc_ca.key"] + [f"party_{i}.{ext}" for i in range(parties)
                                               for ext in ("crt", "key")]
-    existing = [n for n in names if (out / n).exists()]
+    existing = [n for n in files if (out / n).exists()]
     if existing:
         raise FileExistsError(f"{out} already holds {', '.join(existing)}; "
                               "choose an empty folder")
@@ -90,10 +111,16 @@ def make_certificates(folder: str | Path, parties: int, *, organization: str = "
     _write_key(ca_key, written[1])
     for i in range(parties):
         key = _key(bits)
-        cert = _certificate(_name(f"MPyC party {i}", organization), key.public_key(), ca_name,
-                            ca_key, days, ca=False)
+        subject = (_name(f"MPyC party {i}", organization) if names is None
+                   else _name(f"MPyC party {i}", names[i], organization))
+        cert = _certificate(subject, key.public_key(), ca_name, ca_key, days, ca=False)
         crt_path, key_path = out / f"party_{i}.crt", out / f"party_{i}.key"
         crt_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         _write_key(key, key_path)
         written += [crt_path, key_path]
+    ignore = out / ".gitignore"
+    if _in_git_work_tree(out.resolve()) and not ignore.exists():
+        ignore.write_text("# private keys never go into the repository\n*.key\n",
+                          encoding="utf-8")
+        written.append(ignore)
     return written

@@ -2,7 +2,8 @@
 
 Every firm of a round runs its party with the same file.  The part that decides what is computed
 and how securely (name, KPIs, statistics, disclosure rules, threshold) becomes the
-:class:`~smpc_bench.spec.round_spec.RoundSpec`, whose hash the parties compare before any data moves.
+:class:`~smpc_bench.spec.round_spec.RoundSpec`, whose hash the parties compare before any data
+moves.
 The rest (addresses, certificate paths, output options, display titles) is local and may differ
 between machines.
 
@@ -27,6 +28,13 @@ Example (relative paths are relative to the configuration file)::
     # At least 1 and below half of the firms (2 x threshold < number of firms); default: the
     # most a round allows, (number of firms - 1) // 2, i.e. 1 for 3 or 4 firms, 2 for 5 or 6.
     threshold = 1
+
+    [network]
+    # Seconds a party may send nothing at all (no data, no heartbeat) before the others stop the
+    # round as stalled (a sleeping laptop, an unplugged cable).  Whole seconds, 1 to 86400;
+    # default 60.  Part of the agreed spec.  A live but slow party sends heartbeats, so it is
+    # not cut off unless one local computation step blocks it for this long.
+    progress_timeout = 60
 
     [positions]
     # Each firm learns its own rank, percentile and band per KPI, privately (default on).
@@ -71,19 +79,32 @@ Example (relative paths are relative to the configuration file)::
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from smpc_bench.core.secure_table import DEFAULT_RADIX_BITS
+from smpc_bench.spec.encoding import DEFAULT_RADIX_BITS
 from smpc_bench.spec.kpi import KpiSpec
 from smpc_bench.spec.metrics import DEFAULT_METRICS, Metric
-from smpc_bench.spec.round_spec import DEFAULT_MAX_FIRM_SHARE, RoundSpec, exact_share
+from smpc_bench.spec.round_spec import (
+    ABSOLUTE_MIN_CONTRIBUTIONS,
+    DEFAULT_MAX_FIRM_SHARE,
+    DEFAULT_MIN_CONTRIBUTIONS,
+    DEFAULT_PROGRESS_TIMEOUT,
+    MAX_SHARE_DECIMALS,
+    RoundSpec,
+    check_progress_timeout,
+    exact_share,
+)
 from smpc_bench.spec.threshold import check_threshold
+
+if TYPE_CHECKING:
+    from smpc_bench.inputs.outsourced_config import OutsourcedSettings
 
 __all__ = [
     "ABSOLUTE_MIN_CONTRIBUTIONS",
@@ -97,21 +118,16 @@ __all__ = [
     "PartyEntry",
     "PositionSettings",
     "load_config",
+    "is_loopback",
     "parse_address",
     "parse_config",
 ]
 
-#: Default minimum number of distinct contributing firms behind a released statistic.
-DEFAULT_MIN_CONTRIBUTIONS = 5
-#: The configuration may not go below this.
-ABSOLUTE_MIN_CONTRIBUTIONS = 3
-#: ``max_firm_share`` is written with at most this many decimals (0.3333, not 1/3).
-MAX_SHARE_DECIMALS = 4
 #: Report files a round can write.
 REPORT_FORMATS = ("json", "csv", "html")
 
-_TOP_LEVEL = {"consortium", "disclosure", "security", "positions", "output", "tls", "kpis",
-              "parties"}
+_TOP_LEVEL = {"consortium", "disclosure", "security", "network", "positions", "output", "tls",
+              "kpis", "parties", "outsourced"}
 #: Counting protocols for private positions (see :mod:`smpc_bench.positions.ranks`).
 POSITION_METHODS = ("auto", "all-pairs", "np-less", "sort")
 _KPI_KEYS = {"name", "title", "description", "lower", "upper", "decimals", "unit",
@@ -199,6 +215,8 @@ class Consortium:
         titles: Display title per KPI name.
         descriptions: Free-text description per KPI name (may be empty).
         source: The file this was read from, if any.
+        outsourced: The compute servers, deadline and limits of an outsourced round
+            (``[outsourced]``, see :mod:`smpc_bench.inputs.outsourced_config`); None in peer mode.
     """
 
     spec: RoundSpec
@@ -209,6 +227,7 @@ class Consortium:
     titles: dict[str, str] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
+    outsourced: OutsourcedSettings | None = None
 
     def title(self, kpi_name: str) -> str:
         """Display title of a KPI (its name with spaces if no title is configured)."""
@@ -243,6 +262,20 @@ def parse_address(text: str, where: str) -> tuple[str, int]:
     if not 1 <= port <= 65535:
         raise ConfigError(f"{where}: port {port} must be between 1 and 65535")
     return host.strip("[]"), port
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine: ``localhost``, ``127.x.y.z`` or ``::1``.
+
+    Names are not resolved (no network look-up): any other name counts as another machine.
+    """
+    text = host.strip().strip("[]").lower()
+    if text in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
 
 
 def _require(table: dict[str, Any], key: str, where: str) -> Any:
@@ -393,6 +426,15 @@ def _threshold(security: dict[str, Any], parties: Sequence[PartyEntry]) -> int |
     return value
 
 
+def _progress_timeout(network: dict[str, Any]) -> int:
+    _check_keys(network, {"progress_timeout"}, "[network]")
+    value = network.get("progress_timeout", DEFAULT_PROGRESS_TIMEOUT)
+    try:
+        return check_progress_timeout(value)
+    except ValueError as error:
+        raise ConfigError(f"network.progress_timeout: {error}") from None
+
+
 def parse_config(document: dict[str, Any], *, base: Path | None = None,
                  source: Path | None = None) -> Consortium:
     """Validate a parsed TOML document.
@@ -416,6 +458,15 @@ def parse_config(document: dict[str, Any], *, base: Path | None = None,
     party_list = document.get("parties", [])
     if not isinstance(party_list, list):
         raise ConfigError("parties must be a list of [[parties]] tables")
+    outsourced = None
+    if "outsourced" in document:
+        from smpc_bench.inputs.outsourced_config import parse_outsourced
+
+        if party_list:
+            raise ConfigError("an outsourced round ([outsourced]) has no [[parties]]: its firms "
+                              "submit to the compute servers with enrolment tokens; remove the "
+                              "[[parties]] tables or the [outsourced] section")
+        outsourced = parse_outsourced(document["outsourced"], base=base)
     parties = tuple(_parse_party(p, i, base) for i, p in enumerate(party_list))
     names = [p.name for p in parties]
     if len(set(names)) != len(names):
@@ -423,6 +474,12 @@ def parse_config(document: dict[str, Any], *, base: Path | None = None,
     min_contributions = _min_contributions(_table(document, "disclosure"), parties)
     max_firm_share = _max_firm_share(_table(document, "disclosure"))
     threshold = _threshold(_table(document, "security"), parties)
+    if outsourced is not None and threshold is not None:
+        try:  # in an outsourced round the compute servers hold the shares, not the firms
+            check_threshold(threshold, len(outsourced.servers))
+        except ValueError as error:
+            raise ConfigError(f"security.threshold: {error}".replace("firms", "servers")) from None
+    progress_timeout = _progress_timeout(_table(document, "network"))
     tls = _table(document, "tls")
     _check_keys(tls, {"ca"}, "[tls]")
     try:
@@ -434,6 +491,7 @@ def parse_config(document: dict[str, Any], *, base: Path | None = None,
             radix_bits=consortium.get("radix_bits", DEFAULT_RADIX_BITS),
             threshold=threshold,
             max_firm_share=max_firm_share,
+            progress_timeout=progress_timeout,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None
@@ -442,7 +500,7 @@ def parse_config(document: dict[str, Any], *, base: Path | None = None,
         _parse_positions(_table(document, "positions")), _path(tls.get("ca"), "[tls] ca", base),
         {e["name"]: str(e["title"]) for e in entries if e.get("title")},
         {e["name"]: str(e["description"]) for e in entries if e.get("description")},
-        source,
+        source, outsourced,
     )
 
 

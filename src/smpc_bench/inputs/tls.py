@@ -27,7 +27,8 @@ class TlsFiles:
     """The three files one party needs for MPyC's mutual TLS.
 
     Attributes:
-        cert: The party's certificate (subject CN must be ``MPyC party {index}``).
+        cert: The party's certificate (subject CN must be ``MPyC party {index}``, and O the
+            firm's name as under ``[[parties]]``, see :mod:`smpc_bench.inputs.certificates`).
         key: The party's private key (never leaves its machine).
         ca: The consortium's CA certificate that signed every party's certificate.
     """

@@ -28,7 +28,8 @@ import numpy as np
 from smpc_bench.core.secure_table import SecureTable
 from smpc_bench.costs.openings import record_openings
 from smpc_bench.engine import driver
-from smpc_bench.positions.ranks import PositionRules, own_shares, position_records
+from smpc_bench.positions.delivery import own_shares
+from smpc_bench.positions.ranks import PositionRules, position_records
 from smpc_bench.positions.shuffle import agree_shuffle_keys
 from smpc_bench.spec.kpi import KpiSpec
 from smpc_bench.spec.sizing import size_for

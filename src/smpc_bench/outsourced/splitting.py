@@ -1,8 +1,10 @@
 """Play the contributors of an outsourced round: encode rows and split them for the servers.
 
 Each contribution is encoded exactly as a peer party encodes its rows (one-hot digits of the
-offset value plus a validity flag, :func:`smpc_bench.core.secure_table.encode_digits`), then
-split with Shamir's scheme over the round's public prime, one share file per compute server.
+offset value plus a validity flag, :func:`smpc_bench.spec.encoding.encode_digits`), then
+split with Shamir's scheme over the round's public prime: :func:`split_contribution` returns every
+server's shares in memory (a contributor seals them, :mod:`smpc_bench.outsourced.submission`), and
+:func:`split_for_servers` writes one share file per compute server (tests and benchmarks).
 """
 
 from __future__ import annotations
@@ -12,18 +14,41 @@ from pathlib import Path
 
 import numpy as np
 
-from smpc_bench.core.secure_table import encode_digits
+from smpc_bench.engine.fields import prime_field, shamir_split
+from smpc_bench.spec.encoding import encode_digits
 from smpc_bench.spec.kpi import KpiSpec
-from smpc_bench.spec.sizing import Sizing, size_for
 
-__all__ = ["round_prime", "split_for_servers"]
+# round_prime (MPyC's prime for SecInt(field_bits), computed without MPyC) is re-exported.
+from smpc_bench.spec.sizing import Sizing, round_prime, size_for
+
+__all__ = ["round_prime", "split_contribution", "split_for_servers"]
 
 
-def round_prime(sizing: Sizing, sec_param: int = 30) -> int:
-    """The round's public prime: the one MPyC picks for ``SecInt(field_bits)`` (``-K 30``)."""
-    from mpyc import finfields
+def split_contribution(digits: np.ndarray, valid: np.ndarray, prime: int, servers: int,
+                       threshold: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shamir-split one contribution's encoded arrays, in memory, one pair per server.
 
-    return int(finfields.find_prime_root(sizing.field_bits + sec_param + 2, n=2)[0])
+    Args:
+        digits: The 0/1 one-hot digits (:func:`smpc_bench.spec.encoding.encode_digits`), any
+            shape.
+        valid: The 0/1 validity flags, any shape.
+        prime: The round's prime (:func:`round_prime`).
+        servers: Number of compute servers ``m``.
+        threshold: Shamir degree ``t`` (``t < m / 2``).
+
+    Returns:
+        Per server ``i`` (evaluation point ``i + 1``) its shares ``(digits, valid)`` in the
+        input shapes: ``uint64`` arrays for primes below ``2**64``, else object arrays of ints.
+    """
+    # MPyC parses sys.argv when first imported (and exits on e.g. submit's --out): prime_field
+    # imports it with the command line hidden, before shamir_split's module imports it.
+    prime_field(prime)
+    # One split for both arrays: one draw of randomness, one pass over the polynomials.
+    digits, valid = np.asarray(digits), np.asarray(valid)
+    flat = np.concatenate([digits.reshape(-1), valid.reshape(-1)]).astype(object)
+    shares = shamir_split(prime, flat, threshold, servers)
+    return [(share[:digits.size].reshape(digits.shape), share[digits.size:].reshape(valid.shape))
+            for share in shares]
 
 
 def split_for_servers(specs: Sequence[KpiSpec], offsets: np.ndarray, valid: np.ndarray,
@@ -43,20 +68,13 @@ def split_for_servers(specs: Sequence[KpiSpec], offsets: np.ndarray, valid: np.n
     Returns:
         ``(sizing, prime, share files)``.
     """
-    from mpyc import finfields
-
-    from smpc_bench.engine.accel.sharing import np_random_split
-
     sizing = size_for(specs, offsets.shape[1], moments=False)
     prime = round_prime(sizing)
-    field = finfields.GF(prime)
     digits = encode_digits(offsets, sizing.value_bits, radix_bits)
     files = []
-    split = {name: np_random_split(field, array.reshape(-1).astype(object), threshold, servers)
-             for name, array in (("digits", digits), ("valid", valid))}
-    for server in range(servers):
+    shares = split_contribution(digits, valid, prime, servers, threshold)
+    for server, (digit_shares, valid_shares) in enumerate(shares):
         path = folder / f"server{server}.npz"
-        np.savez(path, digits=split["digits"][server].astype(np.uint64).reshape(digits.shape),
-                 valid=split["valid"][server].astype(np.uint64).reshape(valid.shape))
+        np.savez(path, digits=digit_shares.astype(np.uint64), valid=valid_shares.astype(np.uint64))
         files.append(path)
     return sizing, prime, files

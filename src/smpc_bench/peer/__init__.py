@@ -1,2 +1,1 @@
-"""One round in peer mode: every firm is an MPyC party holding its own rows.
-"""
+"""One round in peer mode: every firm is an MPyC party holding its own rows."""

@@ -1,3 +1,4 @@
-"""Each firm's private position (rank, percentile, band), computed obliviously and delivered to
-that firm only: all-pairs counting for peer rounds, a shuffle-sort for many rows.
+"""Each firm's private position (rank, percentile, band), delivered to that firm only.
+
+Computed obliviously: all-pairs counting for peer rounds, a shuffle-sort for many rows.
 """

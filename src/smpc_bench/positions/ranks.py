@@ -51,9 +51,8 @@ Delivery: in peer mode :func:`deliver_to_owners` opens each firm's rows to that 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -62,18 +61,13 @@ from smpc_bench.core.secure_table import SecureTable
 from smpc_bench.engine.driver import runtime
 from smpc_bench.positions.pairwise import all_pairs_counts, all_pairs_counts_np_less
 from smpc_bench.positions.shuffle import ShuffleKeys, sorted_counts
-from smpc_bench.report.own_section import PrivatePosition
 
 __all__ = [
     "BAND_KINDS",
     "METHODS",
     "PositionRules",
-    "decode_positions",
-    "deliver_to_owners",
     "order_counts",
-    "own_shares",
     "position_records",
-    "recombine_shares",
 ]
 
 SecureArray = Any
@@ -272,112 +266,3 @@ def position_records(
     return record * table.valid.reshape(num_kpis, num_rows, 1)
 
 
-async def deliver_to_owners(
-    records: SecureArray,
-    owners: Sequence[int],
-    *,
-    kpis: Sequence[int] | None = None,
-) -> np.ndarray | None:
-    """Open every row's records to the party that owns the row, and to nobody else (peer mode).
-
-    Every party must call this with the same ``owners`` and ``kpis`` (they are public).
-
-    Args:
-        records: Output of :func:`position_records`, ``(K, n, F)``.
-        owners: Party index owning each row (``n`` entries).
-        kpis: The KPI rows to release (e.g. those meeting the minimum number of
-            contributions); default all.
-
-    Returns:
-        At each party, its own rows' records as an int array ``(len(kpis), own rows, F)`` (rows
-        in table order), or None if it owns no rows.
-    """
-    mpc = runtime()
-    num_kpis, num_rows = records.shape[:2]
-    if len(owners) != num_rows:
-        raise ValueError("one owner per row is needed")
-    chosen = list(range(num_kpis)) if kpis is None else [int(k) for k in kpis]
-    if not chosen:
-        return None
-    selected = records if len(chosen) == num_kpis else records[chosen]
-    pending = []
-    for party in range(len(mpc.parties)):
-        rows = [i for i, owner in enumerate(owners) if owner == party]
-        if rows:
-            pending.append((party, mpc.output(selected[:, rows], receivers=[party])))
-    mine = None
-    for party, opened in pending:
-        value = await opened
-        if party == mpc.pid:
-            mine = np.asarray(value, dtype=object).astype(np.int64)
-    return mine
-
-
-async def own_shares(records: SecureArray) -> np.ndarray:
-    """This compute party's shares of the records (outsourced mode), as Python ints.
-
-    Compute party ``j`` sends ``own_shares(records)[:, i]`` to the firm of row ``i`` over its
-    own authenticated channel; the firm recombines any ``t + 1`` of them with
-    :func:`recombine_shares`.  A single party's shares are uniformly random.
-    """
-    share = await runtime().gather(records)
-    return np.asarray(share.value, dtype=object)
-
-
-def recombine_shares(field: Any, shares: Mapping[int, Any]) -> np.ndarray:
-    """Recombine records from the shares of several compute parties (run by the firm).
-
-    Args:
-        field: The round's prime field, e.g. ``mpyc.finfields.GF(p)``.
-        shares: ``{party index: that party's shares}`` (arrays of ints of equal shape), from at
-            least ``t + 1`` parties.
-
-    Returns:
-        The records as an int64 array of the shares' shape.
-    """
-    from mpyc import thresha
-
-    parties = sorted(shares)
-    shape = np.shape(shares[parties[0]])
-    points = [(party + 1, np.asarray(shares[party], dtype=object).reshape(-1))
-              for party in parties]
-    values = thresha.np_recombine(field, points)
-    modulus = int(field.modulus)
-    plain = [int(v) if int(v) <= modulus // 2 else int(v) - modulus
-             for v in np.asarray(values.value).reshape(-1)]
-    return np.array(plain, dtype=np.int64).reshape(shape)
-
-
-def decode_positions(records: np.ndarray, rules: PositionRules | None = None
-                     ) -> list[list[PrivatePosition | None]]:
-    """Turn one firm's opened records into positions (on the firm's machine).
-
-    Args:
-        records: Int array ``(K, rows, F)`` as returned by :func:`deliver_to_owners` or
-            :func:`recombine_shares`.
-        rules: The rules the records were computed with.
-
-    Returns:
-        Per KPI, per row: a :class:`PrivatePosition`, or None where the cell took no part.
-    """
-    rules = rules or PositionRules()
-    kind = BAND_KINDS[rules.bands]
-    result: list[list[PrivatePosition | None]] = []
-    for kpi_records in np.asarray(records, dtype=np.int64):
-        row_positions: list[PrivatePosition | None] = []
-        for record in kpi_records:
-            values = dict(zip(rules.fields, (int(v) for v in record), strict=True))
-            count = values["count"]
-            if count <= 0:
-                row_positions.append(None)
-                continue
-            if rules.bands_only:
-                row_positions.append(PrivatePosition(None, count, None, values["band"], kind,
-                                                     rules.definition))
-                continue
-            percentile = Fraction(50 * values["percentile_numerator"], count)
-            band = 1 + int(rules.bands * percentile // 100)
-            row_positions.append(PrivatePosition(values["rank"], count, percentile, band, kind,
-                                                 rules.definition))
-        result.append(row_positions)
-    return result

@@ -52,10 +52,11 @@ from typing import Any
 
 import numpy as np
 
-from smpc_bench.core.order_stats import digit_indicators, digit_layout
+from smpc_bench.core.order_stats import digit_indicators
 from smpc_bench.core.secure_table import SecureTable
 from smpc_bench.engine.driver import mpc_coroutine, runtime
-from smpc_bench.spec.threshold import agree_subset_keys
+from smpc_bench.engine.subset_keys import agree_subset_keys
+from smpc_bench.spec.encoding import digit_layout
 
 __all__ = [
     "ShuffleError",

@@ -17,18 +17,17 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from smpc_bench import __version__
 from smpc_bench.inputs.consortium import REPORT_FORMATS, Consortium
-from smpc_bench.peer.round import RoundOutcome
-from smpc_bench.report.own_section import PrivatePosition, own_section
+from smpc_bench.report.atomic import write_texts_atomic
+from smpc_bench.report.own_section import own_section
 from smpc_bench.spec.disclosure import rules_text
 from smpc_bench.spec.metrics import Metric
-from smpc_bench.spec.outcome_json import exact_text, kpi_verdicts
+from smpc_bench.spec.outcome import PrivatePosition, RoundOutcome, exact_text, kpi_verdicts
 
 __all__ = ["CSV_COLUMNS", "SCHEMA_VERSION", "build_report", "csv_rows", "firm_folder",
            "report_schema", "write_report"]
@@ -206,12 +205,15 @@ def write_report(report: dict[str, Any], directory: str | Path,
                  formats: Sequence[str] = REPORT_FORMATS) -> list[Path]:
     """Write ``report.json``/``.csv``/``.html`` into ``directory`` (created if needed).
 
+    Every text is rendered first, then each file replaces its previous version atomically
+    (:mod:`smpc_bench.report.atomic`): a failure leaves the previous report as it was, and no
+    reader ever sees a part of a file.
+
     Returns:
         The files written.
     """
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    texts: dict[Path, str] = {}
     for fmt in formats:
         path = folder / f"report.{fmt}"
         if fmt == "json":
@@ -224,11 +226,6 @@ def write_report(report: dict[str, Any], directory: str | Path,
             text = render_html(report)
         else:
             raise ValueError(f"unknown report format {fmt!r}; choose from {REPORT_FORMATS}")
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
-
-
-def exact(value: str | None) -> Fraction | None:
-    """Parse an exact value of a report (``"59.7"``, ``"1/3"``) back to a Fraction."""
-    return None if value is None else Fraction(value)
+        texts[path] = text
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_texts_atomic(texts)

@@ -11,16 +11,14 @@ and are reported as unavailable otherwise.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from smpc_bench.core.reveal import Released
 from smpc_bench.spec.kpi import KpiSpec
 from smpc_bench.spec.metrics import Metric
-from smpc_bench.spec.outcome_json import exact_text
+from smpc_bench.spec.outcome import PrivatePosition, Released, exact_text
 
-__all__ = ["DEFINITIONS", "PrivatePosition", "own_section", "quantile_value"]
+__all__ = ["DEFINITIONS", "own_section", "quantile_value"]
 
 #: Plain-words definitions written into every report.
 DEFINITIONS = {
@@ -34,29 +32,8 @@ DEFINITIONS = {
                   "or above (1 = lowest values; whether that is good depends on the KPI)",
 }
 
-_NO_RANKS = ("this round did not compute private ranks (they need the secure ranking "
-             "protocol; see issue 3); only values derived from public statistics are shown")
-
-
-@dataclass(frozen=True)
-class PrivatePosition:
-    """One contribution's position as computed in the MPC and delivered to its owner only.
-
-    Attributes:
-        rank: Rank among ``of`` valid contributions (1 = best), by ``tie_rule``.
-        of: Number of valid contributions ranked.
-        percentile: Percentile in ``[0, 100]`` by ``percentile_definition``.
-        band: Quartile (1-4) or decile (1-10) band, 1 = lowest values.
-        band_kind: ``"quartile"`` or ``"decile"``.
-        definition: How rank, percentile and band are defined (for the report).
-    """
-
-    rank: int | None
-    of: int | None
-    percentile: Fraction | float | None
-    band: int | None
-    band_kind: str = "quartile"
-    definition: str = ""
+_NO_RANKS = ("this round did not compute private ranks (the consortium switched private "
+             "positions off); only values derived from public statistics are shown")
 
 
 def quantile_value(metrics: Sequence[Metric], released: Mapping[str, Released],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from fractions import Fraction
@@ -166,42 +166,3 @@ class KpiSpec:
         return Fraction(self._round(_to_decimal(value, self.name)))
 
 
-def encode_table(specs: Sequence[KpiSpec], columns: Sequence[Sequence[object]]) -> np.ndarray:
-    """Encode one column of values per KPI into a (K, n) int64 array; missing values not allowed.
-
-    Use :func:`encode_column_with_missing` when cells may be missing.
-    """
-    if len(specs) != len(columns):
-        raise InputError(f"expected {len(specs)} KPI columns, got {len(columns)}")
-    encoded = [spec.encode(column) for spec, column in zip(specs, columns, strict=True)]
-    lengths = {len(column) for column in encoded}
-    if len(lengths) != 1:
-        raise InputError("all KPI columns must have the same number of rows")
-    return np.stack(encoded)
-
-
-def _is_missing(value: object) -> bool:
-    """``None``, a float NaN of any width (``np.float32`` too) or ``pandas.NA``/``NaT``."""
-    if value is None or type(value).__name__ in ("NAType", "NaTType"):
-        return True
-    return isinstance(value, (float, np.floating)) and math.isnan(float(value))
-
-
-def encode_column_with_missing(
-    spec: KpiSpec, values: Sequence[object]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Encode a column where ``None``, NaN (any float type) or ``pandas.NA`` marks a missing cell.
-
-    Returns:
-        ``(offset_values, valid)``: int64 arrays; missing cells get value 0 and valid 0.
-    """
-    if len(values) == 0:
-        raise InputError(f"{spec.name}: no values given")
-    encoded = np.zeros(len(values), dtype=np.int64)
-    valid = np.zeros(len(values), dtype=np.int64)
-    for i, value in enumerate(values):
-        if _is_missing(value):
-            continue
-        encoded[i] = spec.encode_one(value, where=f"row {i + 1}")
-        valid[i] = 1
-    return encoded, valid

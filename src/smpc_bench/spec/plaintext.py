@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -69,4 +70,5 @@ def reference(metric: Metric, values: Sequence[Fraction]) -> float | int | None:
         cuts = statistics.quantiles(data, n=100, method="exclusive")
         return float(cuts[int(percent) - 1]) if 0 < percent < 100 else float(
             np.percentile(floats, percent, method="weibull"))
-    return float(np.percentile(floats, percent, method=NUMPY_METHOD[metric.method]))
+    method: Any = NUMPY_METHOD[metric.method]  # numpy types its methods as a Literal
+    return float(np.percentile(floats, percent, method=method))

@@ -15,22 +15,50 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from smpc_bench.core.secure_table import DEFAULT_RADIX_BITS
+from smpc_bench.spec.encoding import DEFAULT_RADIX_BITS
 from smpc_bench.spec.kpi import KpiSpec
 from smpc_bench.spec.metrics import DEFAULT_METRICS, Metric
 
-__all__ = ["DEFAULT_MAX_FIRM_SHARE", "MAX_SHARE_DENOMINATOR", "SUM_BASED_KINDS", "RoundSpec",
-           "exact_share"]
+__all__ = ["ABSOLUTE_MIN_CONTRIBUTIONS", "DEFAULT_MAX_FIRM_SHARE", "DEFAULT_MIN_CONTRIBUTIONS",
+           "DEFAULT_PROGRESS_TIMEOUT", "MAX_PROGRESS_TIMEOUT", "MAX_SHARE_DECIMALS",
+           "MAX_SHARE_DENOMINATOR", "MIN_PROGRESS_TIMEOUT", "SUM_BASED_KINDS", "RoundSpec",
+           "check_progress_timeout", "exact_share"]
 
 #: Largest share of a KPI's total one firm may contribute before its sum and mean are withheld
 #: (the dominance rule of :mod:`smpc_bench.spec.disclosure`; 25% as in DESIGN's threat model).
 DEFAULT_MAX_FIRM_SHARE = Fraction(1, 4)
-#: Shares are exact fractions with at most this denominator (4 decimals): the dominance
-#: comparison's bit length grows with it (see :func:`smpc_bench.spec.sizing.dominance_bits`).
-MAX_SHARE_DENOMINATOR = 10_000
+#: Default minimum number of distinct contributing firms behind a released statistic.
+DEFAULT_MIN_CONTRIBUTIONS = 5
+#: The configuration may not go below this.
+ABSOLUTE_MIN_CONTRIBUTIONS = 3
+#: ``max_firm_share`` is written with at most this many decimals (0.3333, not 1/3).
+MAX_SHARE_DECIMALS = 4
+#: Shares are exact fractions with at most this denominator: the dominance comparison's bit
+#: length grows with it (see :func:`smpc_bench.spec.sizing.dominance_bits`).
+MAX_SHARE_DENOMINATOR = 10**MAX_SHARE_DECIMALS
 #: Statistics that reveal a KPI's total (a mean times the released count is the sum), to which
 #: the dominance rule applies.
 SUM_BASED_KINDS = ("sum", "mean")
+#: Seconds without a word (no data, no heartbeat) after which a party counts as stalled and the
+#: others stop the round (see :mod:`smpc_bench.engine.liveness`).
+DEFAULT_PROGRESS_TIMEOUT = 60
+#: Bounds of the progress timeout: below a second a busy but live party would be cut off.
+MIN_PROGRESS_TIMEOUT, MAX_PROGRESS_TIMEOUT = 1, 86_400
+
+
+def check_progress_timeout(value: object) -> int:
+    """Check a progress timeout (whole seconds) and return it.
+
+    Raises:
+        ValueError: Not a whole number of seconds between :data:`MIN_PROGRESS_TIMEOUT` and
+            :data:`MAX_PROGRESS_TIMEOUT`.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+            MIN_PROGRESS_TIMEOUT <= value <= MAX_PROGRESS_TIMEOUT):
+        raise ValueError(f"the progress timeout must be a whole number of seconds from "
+                         f"{MIN_PROGRESS_TIMEOUT} to {MAX_PROGRESS_TIMEOUT}, e.g. "
+                         f"{DEFAULT_PROGRESS_TIMEOUT}; got {value!r}")
+    return value
 
 
 def exact_share(value: Fraction | Decimal | int | str) -> Fraction:
@@ -74,15 +102,18 @@ class RoundSpec:
         max_firm_share: The dominance rule: a KPI's sum and mean are released only if no firm
             contributes more than this share of the KPI's total; 1 switches the rule off
             (see :mod:`smpc_bench.spec.disclosure`).
+        progress_timeout: Seconds a party may send nothing (no data, no heartbeat) before the
+            others stop the round as stalled; agreed, so that every party gives up alike.
     """
 
     name: str
     kpis: tuple[KpiSpec, ...]
     metrics: tuple[tuple[Metric, ...], ...]
-    min_contributions: int = 5
+    min_contributions: int = DEFAULT_MIN_CONTRIBUTIONS
     radix_bits: int = DEFAULT_RADIX_BITS
     threshold: int | None = None
     max_firm_share: Fraction = DEFAULT_MAX_FIRM_SHARE
+    progress_timeout: int = DEFAULT_PROGRESS_TIMEOUT
 
     @classmethod
     def create(
@@ -95,6 +126,7 @@ class RoundSpec:
         radix_bits: int = DEFAULT_RADIX_BITS,
         threshold: int | None = None,
         max_firm_share: Fraction | Decimal | int | str = DEFAULT_MAX_FIRM_SHARE,
+        progress_timeout: int = DEFAULT_PROGRESS_TIMEOUT,
     ) -> RoundSpec:
         """Build a spec; ``metrics`` defaults to :data:`DEFAULT_METRICS` for every KPI."""
         kpis = tuple(kpis)
@@ -115,7 +147,7 @@ class RoundSpec:
                              f"{threshold!r}")
         per_kpi = tuple(tuple(dict.fromkeys(m)) for m in metrics)
         return cls(name, kpis, per_kpi, min_contributions, radix_bits, threshold,
-                   exact_share(max_firm_share))
+                   exact_share(max_firm_share), check_progress_timeout(progress_timeout))
 
     @property
     def all_metrics(self) -> tuple[Metric, ...]:
@@ -156,6 +188,8 @@ class RoundSpec:
             document["threshold"] = self.threshold
         if self.max_firm_share != 1:  # absent when off: such a spec means what it did before
             document["max_firm_share"] = str(self.max_firm_share)
+        if self.progress_timeout != DEFAULT_PROGRESS_TIMEOUT:  # absent at the default, as above
+            document["progress_timeout"] = self.progress_timeout
         return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
     def digest(self) -> str:

@@ -21,17 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from smpc_bench.core.secure_table import SecureTable, encode_digits
+from smpc_bench.core.secure_table import SecureTable
 from smpc_bench.costs.openings import record_openings
 from smpc_bench.engine import driver
-from smpc_bench.peer.round import encode_rows
-from smpc_bench.positions.ranks import (
-    PositionRules,
-    decode_positions,
-    deliver_to_owners,
-    position_records,
-)
+from smpc_bench.positions.delivery import decode_positions, deliver_to_owners
+from smpc_bench.positions.ranks import PositionRules, position_records
 from smpc_bench.positions.shuffle import agree_shuffle_keys
+from smpc_bench.spec.encoding import encode_digits, encode_rows
 from smpc_bench.spec.kpi import KpiSpec
 from smpc_bench.spec.sizing import size_for
 

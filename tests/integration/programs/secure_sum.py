@@ -1,4 +1,4 @@
-"""Secure sum of one integer per party: the smallest MPyC program driven by smpc_bench.engine.driver.
+"""Secure sum of one integer per party: the smallest MPyC program run by smpc_bench.engine.driver.
 
 Usage (one process per party; the test helper tests/partyrun.py adds the MPyC flags):
     python secure_sum.py --value 7 -M3 -I0 -B 20000 --no-log   # and -I1, -I2 in two more shells

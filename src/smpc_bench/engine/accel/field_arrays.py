@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from smpc_bench.engine.patches import Patch, PatchSet
+
 __all__ = ["install", "installed", "uninstall"]
 
-_original: dict[str, Any] = {}
 _NUMPY_2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0b1"
 
 
@@ -28,23 +29,25 @@ def _init(self: Any, value: Any, check: bool = True, copy: bool | None = False) 
     self.value = value
 
 
-def install() -> None:
-    """Use the constructor without the version check (idempotent)."""
+def _patches() -> list[Patch]:
     from mpyc.finfields import FiniteFieldArray
 
-    if not _original:
-        _original["__init__"] = FiniteFieldArray.__init__
-        FiniteFieldArray.__init__ = _init
+    return [Patch(FiniteFieldArray, "__init__", _init)]
+
+
+_PATCHES = PatchSet(_patches)
+
+
+def install() -> None:
+    """Use the constructor without the version check (idempotent)."""
+    _PATCHES.install()
 
 
 def installed() -> bool:
     """Whether :func:`install` is in effect."""
-    return bool(_original)
+    return _PATCHES.installed
 
 
 def uninstall() -> None:
     """Restore MPyC's constructor."""
-    from mpyc.finfields import FiniteFieldArray
-
-    if _original:
-        FiniteFieldArray.__init__ = _original.pop("__init__")
+    _PATCHES.uninstall()

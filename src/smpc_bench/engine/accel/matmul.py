@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from smpc_bench.engine.accel.uint64_mod import addmod, mulmod_scalar
+from smpc_bench.engine.patches import Patch, PatchSet
 
 __all__ = ["install", "installed", "modmatmul", "uninstall"]
 
@@ -28,7 +29,6 @@ _MIN_WORK = 4096  # below this many multiply-adds the object loop is just as fas
 _MIN_WORD_OUTPUTS = 1024  # below this many outputs Python ints recombine faster than words
 _MAX_PAIRED_INNER = 1 << 12  # up to this inner dimension two limb groups share a word
 
-_original: dict[str, Any] = {}
 
 
 def _limbs(residues: np.ndarray) -> list[np.ndarray]:
@@ -111,7 +111,7 @@ def _fast_matmul(self: Any, other: Any) -> Any:
                             b_reduced=isinstance(other, cls))
         if product is not None:
             return cls(product) if product.ndim else cls.field(int(product))
-    return _original["__matmul__"](self, other)
+    return _PATCHES.original("__matmul__")(self, other)
 
 
 def _fast_rmatmul(self: Any, other: Any) -> Any:
@@ -124,31 +124,29 @@ def _fast_rmatmul(self: Any, other: Any) -> Any:
                             a_reduced=isinstance(other, cls), b_reduced=True)
         if product is not None:
             return cls(product) if product.ndim else cls.field(int(product))
-    return _original["__rmatmul__"](self, other)
+    return _PATCHES.original("__rmatmul__")(self, other)
+
+
+def _patches() -> list[Patch]:
+    from mpyc.finfields import PrimeFieldArray
+
+    return [Patch(PrimeFieldArray, "__matmul__", _fast_matmul),
+            Patch(PrimeFieldArray, "__rmatmul__", _fast_rmatmul)]
+
+
+_PATCHES = PatchSet(_patches)
 
 
 def install() -> None:
     """Use the BLAS path for matrix products of prime-field arrays (idempotent)."""
-    from mpyc.finfields import PrimeFieldArray
-
-    if _original:
-        return
-    _original["__matmul__"] = PrimeFieldArray.__matmul__
-    _original["__rmatmul__"] = PrimeFieldArray.__rmatmul__
-    PrimeFieldArray.__matmul__ = _fast_matmul
-    PrimeFieldArray.__rmatmul__ = _fast_rmatmul
+    _PATCHES.install()
 
 
 def uninstall() -> None:
     """Restore MPyC's own matrix products."""
-    from mpyc.finfields import PrimeFieldArray
-
-    if not _original:
-        return
-    PrimeFieldArray.__matmul__ = _original.pop("__matmul__")
-    PrimeFieldArray.__rmatmul__ = _original.pop("__rmatmul__")
+    _PATCHES.uninstall()
 
 
 def installed() -> bool:
     """Whether the fast path is active."""
-    return bool(_original)
+    return _PATCHES.installed

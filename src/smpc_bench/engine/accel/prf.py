@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from smpc_bench.engine.accel.uint64_mod import addmod, mulmod_scalar
+from smpc_bench.engine.patches import Patch, PatchSet
 
 __all__ = ["install", "installed", "prf_values", "uninstall"]
 
-_original: dict[str, Any] = {}
 _MIN_VALUES = 64  # below this, the per-call numpy overhead exceeds the saving
 
 
@@ -48,7 +48,7 @@ def _mpyc_call() -> Any:
     """MPyC's own ``PRF.__call__`` (the current one when nothing is installed)."""
     from mpyc.thresha import PRF
 
-    return _original.get("__call__", PRF.__call__)
+    return _PATCHES.original("__call__") if _PATCHES.installed else PRF.__call__
 
 
 def _call(self: Any, s: bytes, n: Any = None) -> Any:
@@ -63,23 +63,25 @@ def _call(self: Any, s: bytes, n: Any = None) -> Any:
     return [int(v) for v in values]
 
 
-def install() -> None:
-    """Use the word-wise reduction in :class:`mpyc.thresha.PRF` (idempotent)."""
+def _patches() -> list[Patch]:
     from mpyc.thresha import PRF
 
-    if not _original:
-        _original["__call__"] = PRF.__call__
-        PRF.__call__ = _call
+    return [Patch(PRF, "__call__", _call)]
+
+
+_PATCHES = PatchSet(_patches)
+
+
+def install() -> None:
+    """Use the word-wise reduction in :class:`mpyc.thresha.PRF` (idempotent)."""
+    _PATCHES.install()
 
 
 def installed() -> bool:
     """Whether :func:`install` is in effect."""
-    return bool(_original)
+    return _PATCHES.installed
 
 
 def uninstall() -> None:
     """Restore MPyC's own PRF evaluation."""
-    from mpyc.thresha import PRF
-
-    if _original:
-        PRF.__call__ = _original.pop("__call__")
+    _PATCHES.uninstall()

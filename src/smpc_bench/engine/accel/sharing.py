@@ -43,6 +43,7 @@ from mpyc import finfields, thresha
 
 from smpc_bench.engine.accel.uint64_mod import addmod as _addmod
 from smpc_bench.engine.accel.uint64_mod import mulmod_scalar as _mulmod_scalar
+from smpc_bench.engine.patches import Patch, PatchSet
 
 __all__ = [
     "install",
@@ -235,11 +236,59 @@ def _is_prime_field(field: Any) -> bool:
         return False
 
 
+#: Below this ``2**64 - p``, :func:`_evaluate_near_word` applies (MPyC's 64-bit primes, such as
+#: ``2**64 - 189`` for ``SecInt(32)``, are far below it).
+_NEAR_WORD = 1 << 26
+
+
+def _evaluate_near_word(coef: U64Array, m: int, p: int) -> U64Array | None:
+    """``sum_j coef[j] * x**j mod p`` at ``x = 1..m``, for a prime just below ``2**64``.
+
+    With many parties Horner's rule needs a modular product per coefficient and party, and
+    a 64-bit product by ``x`` is a dozen numpy operations.  Here the Vandermonde matrix
+    (entries ``x**j < 2**32``) multiplies the coefficients' 32-bit limbs (16-bit ones if the
+    sums would not stay below ``2**53``) in float64 BLAS, exactly; the limb results ``R < 2**53``
+    are recombined using ``2**64 = 2**64 - p (mod p)``: ``R * 2**s`` is ``lo + hi * (2**64 - p)``
+    with ``lo, hi`` its two words.  None when ``p``, ``m`` or the degree do not allow this.
+
+    Args:
+        coef: ``(t + 1, n)`` residues below ``p``, the constant term first.
+        m: Number of evaluation points.
+        p: The prime.
+    """
+    degree = coef.shape[0] - 1
+    gap = _U64_LIMIT - p
+    if not 0 < gap < _NEAR_WORD or degree + 1 > 32 or m**degree >= 1 << 32:
+        return None
+    pu = np.uint64(p)
+    powers = [[x**j for j in range(degree + 1)] for x in range(1, m + 1)]
+    vandermonde = np.array(powers, dtype=np.float64)
+    # Two 32-bit limbs where the sums stay exact in float64, else four 16-bit ones.
+    width = 32 if (degree + 1) * max(map(max, powers)) << 32 < 1 << 53 else 16
+    mask = np.uint64((1 << width) - 1)
+    total: U64Array | None = None
+    for j in range(64 // width):
+        limb = ((coef >> np.uint64(width * j)) & mask).astype(np.float64)
+        part = (vandermonde @ limb).astype(np.uint64)  # exact, below 2**53 < p
+        if j:
+            shift = width * j
+            low = part << np.uint64(shift)
+            low = np.where(low >= pu, low - pu, low)
+            high = (part >> np.uint64(64 - shift)) * np.uint64(gap)  # < 2**63 < p
+            part = _addmod(low, high, pu)
+        total = part if total is None else _addmod(total, part, pu)
+    return total
+
+
 def _split_u64(s: U64Array, t: int, m: int, p: int) -> U64Array:
     """Evaluate ``s + c_1 x + ... + c_t x^t`` at ``x = 1..m`` modulo ``p < 2**64``, random c_j."""
     n = len(s)
     coef = _uniform_below_u64(p, t * n).reshape(t, n)
     pu = np.uint64(p)
+    if t and m * (p - 1) + (p - 1) >= _U64_LIMIT:
+        shares = _evaluate_near_word(np.concatenate((s.reshape(1, n), coef)), m, p)
+        if shares is not None:
+            return shares
     if m * (p - 1) + (p - 1) < _U64_LIMIT:
         # Horner without overflow: y * x + c < 2**64 for all y, c < p and x <= m.
         xs = np.arange(1, m + 1, dtype=np.uint64).reshape(m, 1)
@@ -393,22 +442,29 @@ setattr(np_random_split, _MARK, original_np_random_split)
 setattr(np_recombine, _MARK, original_np_recombine)
 
 
+_SPLIT = PatchSet(lambda: [Patch(thresha, "np_random_split", np_random_split)])
+_RECOMBINE = PatchSet(lambda: [Patch(thresha, "np_recombine", np_recombine)])
+
+
 def install(*, recombine: bool = True) -> None:
     """Patch :mod:`mpyc.thresha` to use the fast functions of this module (idempotent).
 
     Args:
         recombine: Also replace :func:`mpyc.thresha.np_recombine` (default ``True``).
     """
-    thresha.np_random_split = np_random_split
-    thresha.np_recombine = np_recombine if recombine else original_np_recombine
+    _SPLIT.install()
+    if recombine:
+        _RECOMBINE.install()
+    else:
+        _RECOMBINE.uninstall()
 
 
 def uninstall() -> None:
     """Restore MPyC's original :mod:`mpyc.thresha` functions (idempotent)."""
-    thresha.np_random_split = original_np_random_split
-    thresha.np_recombine = original_np_recombine
+    _RECOMBINE.uninstall()
+    _SPLIT.uninstall()
 
 
 def installed() -> bool:
     """Tell whether the fast splitting function is currently patched into :mod:`mpyc.thresha`."""
-    return hasattr(thresha.np_random_split, _MARK)
+    return _SPLIT.installed
