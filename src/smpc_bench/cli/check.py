@@ -84,7 +84,11 @@ def run(args: argparse.Namespace) -> int:
             table = read_table(args.data)
         except InputError as error:  # unreadable: say so in the same shape as other problems
             document.update(ok=False, data=args.data, problems=[str(error)])
-            lines.append(f"{args.data}: cannot be read: {error}")
+            # A file error already starts with the file's name; others get it in front.
+            message = str(error)
+            prefix = "" if message.startswith(str(args.data)) else f"{args.data}: "
+            lines.append(f"{prefix}cannot be read: {message}" if prefix else
+                         f"cannot be read: {message}")
             return _print(args, document, lines)
         check = check_frame(table, spec.kpis, source=args.data,
                             label_column=consortium.output.label_column)
