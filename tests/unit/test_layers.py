@@ -108,3 +108,23 @@ def test_readme_layout_lists_every_module_of_every_folder():
     top = {p.stem for p in package.glob("*.py")} - {"__init__", "__main__"}
     head = (ROOT / "README.md").read_text(encoding="utf-8").split("## Layout", 1)[1]
     assert all(f"  {name} " in head for name in top), top
+
+
+def test_no_module_imports_itself_back():
+    """No import cycle between modules (the layers contract sees only cross-folder ones).
+
+    The package face is left out: it names the library API lazily and imports nothing at run
+    time.
+    """
+    import grimp
+
+    graph = grimp.build_graph("smpc_bench")
+    modules = set(graph.modules) - {"smpc_bench", "smpc_bench.__main__"}
+    imports = {m: graph.find_modules_directly_imported_by(m) & modules for m in modules}
+    cycles = []
+    for module in sorted(modules):
+        for imported in sorted(imports[module]):
+            chain = graph.find_shortest_chain(importer=imported, imported=module)
+            if chain is not None and all(m in modules for m in chain):
+                cycles.append(" -> ".join((module, *chain)))
+    assert cycles == []

@@ -67,7 +67,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from smpc_bench.engine import faults, frames
-from smpc_bench.engine.driver import PartyLostError, PartyStalledError, PeerRefusedError
+from smpc_bench.engine.errors import PartyLostError, PartyStalledError, PeerRefusedError
 from smpc_bench.engine.patches import Patch
 from smpc_bench.engine.peer_messages import (
     Failure,

@@ -79,7 +79,6 @@ Example (relative paths are relative to the configuration file)::
 
 from __future__ import annotations
 
-import ipaddress
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -88,6 +87,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smpc_bench.inputs.config_values import ConfigError, is_loopback, parse_address
+from smpc_bench.inputs.outsourced_section import parse_outsourced
 from smpc_bench.spec.encoding import DEFAULT_RADIX_BITS
 from smpc_bench.spec.kpi import KpiSpec
 from smpc_bench.spec.metrics import DEFAULT_METRICS, Metric
@@ -104,7 +105,7 @@ from smpc_bench.spec.round_spec import (
 from smpc_bench.spec.threshold import check_threshold
 
 if TYPE_CHECKING:
-    from smpc_bench.inputs.outsourced_config import OutsourcedSettings
+    from smpc_bench.inputs.outsourced_section import OutsourcedSettings
 
 __all__ = [
     "ABSOLUTE_MIN_CONTRIBUTIONS",
@@ -133,10 +134,6 @@ POSITION_METHODS = ("auto", "all-pairs", "np-less", "sort")
 _KPI_KEYS = {"name", "title", "description", "lower", "upper", "decimals", "unit",
              "higher_is_better", "statistics"}
 _PARTY_KEYS = {"name", "address", "data", "cert", "key"}
-
-
-class ConfigError(ValueError):
-    """The configuration file is unusable; the message says where and why."""
 
 
 @dataclass(frozen=True)
@@ -250,32 +247,6 @@ class Consortium:
                 return i
         names = ", ".join(f"{i} = {p.name}" for i, p in enumerate(self.parties))
         raise ConfigError(f"no party named {text!r} in the configuration ({names or 'none'})")
-
-
-def parse_address(text: str, where: str) -> tuple[str, int]:
-    """Split ``host:port`` (``[v6::addr]:port`` for IPv6) and check it."""
-    host, sep, port_text = text.strip().rpartition(":")
-    if not sep or not host or not port_text.isdigit():
-        raise ConfigError(f"{where}: address {text!r} must look like host:port, "
-                          "e.g. bakery-alfa.example:11365")
-    port = int(port_text)
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"{where}: port {port} must be between 1 and 65535")
-    return host.strip("[]"), port
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine: ``localhost``, ``127.x.y.z`` or ``::1``.
-
-    Names are not resolved (no network look-up): any other name counts as another machine.
-    """
-    text = host.strip().strip("[]").lower()
-    if text in ("localhost", "localhost.localdomain", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(text).is_loopback
-    except ValueError:
-        return False
 
 
 def _require(table: dict[str, Any], key: str, where: str) -> Any:
@@ -460,8 +431,6 @@ def parse_config(document: dict[str, Any], *, base: Path | None = None,
         raise ConfigError("parties must be a list of [[parties]] tables")
     outsourced = None
     if "outsourced" in document:
-        from smpc_bench.inputs.outsourced_config import parse_outsourced
-
         if party_list:
             raise ConfigError("an outsourced round ([outsourced]) has no [[parties]]: its firms "
                               "submit to the compute servers with enrolment tokens; remove the "
