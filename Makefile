@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-LINT_PATHS := $(wildcard src tests benchmarks protocols)
+LINT_PATHS := $(wildcard src tests benchmarks protocols examples)
 
 .PHONY: demo test bench lint clean distclean
 
