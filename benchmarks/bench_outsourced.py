@@ -49,16 +49,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVERS = 3
 NAMES = ("Statistics office", "University lab", "Trade association")
 STATISTICS = '["count", "mean", "stdev", "p10", "q1", "median", "q3", "p90"]'
-RUNNER = ("import argparse, importlib, sys\n"
-          "module = importlib.import_module('smpc_bench.cli.' + sys.argv[1])\n"
-          "parser = argparse.ArgumentParser()\n"
-          "module.add_parser(parser.add_subparsers())\n"
-          "sys.exit(module.run(parser.parse_args(sys.argv[2:])))\n")
-
-
 def command(name: str, *args: str) -> list[str]:
-    """``smpc-bench <name> args`` as a process (the subcommand module's ``run``)."""
-    return [sys.executable, "-c", RUNNER, name.replace("-", "_"), name, *args]
+    """``smpc-bench <name> args`` as a process (the real command line)."""
+    return [sys.executable, "-m", "smpc_bench.cli.main", name, *args]
 
 
 def environment() -> dict[str, str]:

@@ -112,17 +112,9 @@ certificate = "keys/server{i}.tls.crt"
 
 NAMES = ("Statistics office", "University lab", "Trade association")
 
-#: Runs one subcommand module's ``run`` as a process (until the lead wires it into main).
-RUNNER = ("import argparse, importlib, sys\n"
-          "module = importlib.import_module('smpc_bench.cli.' + sys.argv[1])\n"
-          "parser = argparse.ArgumentParser()\n"
-          "module.add_parser(parser.add_subparsers())\n"
-          "sys.exit(module.run(parser.parse_args(sys.argv[2:])))\n")
-
-
 def command(name: str, *args: str) -> list[str]:
     """The command line of ``smpc-bench <name> args`` as a separate process."""
-    return [sys.executable, "-c", RUNNER, name.replace("-", "_"), name, *args]
+    return [sys.executable, "-m", "smpc_bench.cli.main", name, *args]
 
 
 def _environment() -> dict[str, str]:

@@ -45,6 +45,20 @@ def test_check_command_loads_no_mpc_code():
     assert _mpc_modules(loaded) == []
 
 
+def test_check_command_on_an_outsourced_round_loads_no_mpc_code(tmp_path: Path) -> None:
+    from tests.outsourced_round import SMALL_KPIS, make_round
+
+    round_ = make_round(tmp_path, tokens=3, kpis=SMALL_KPIS)
+    loaded = _loaded_after(f"""
+        from smpc_bench.cli import main
+        code = main.main(["check", "--config", {str(round_.config)!r}, "--quiet"])
+        assert code == 0, code
+    """)
+    # The round id was computed: it reads the servers' public keys and the token hashes.
+    assert {"smpc_bench.cli.check", "smpc_bench.inputs.outsourced_config"} <= loaded
+    assert _mpc_modules(loaded) == []
+
+
 def test_report_builder_loads_no_mpc_code():
     loaded = _loaded_after("""
         import smpc_bench.report.build, smpc_bench.report.html_page, smpc_bench.spec.outcome

@@ -4,8 +4,11 @@
   on its own machine, its HPKE key pair (contributors seal its shares to the public key) and
   its TLS key with a self-signed certificate for its intake URL (contributors pin it).
   Private keys are written with mode 0600 and are never overwritten.
-* ``keygen --out DIR [--parties N | --config C]`` (no ``--server``): the peer-mode files, exactly
-  as ``smpc-bench certs`` makes them: a consortium CA and one TLS certificate and key per party.
+* ``keygen --out DIR [--parties N | --config C]`` (no ``--server``): exactly what
+  ``smpc-bench certs`` makes: a consortium CA and one TLS certificate and key per party.  The
+  parties are the firms of ``[[parties]]`` (peer mode) or, for a consortium with
+  ``[outsourced]``, its compute servers (their MPyC certificates for ``smpc-bench compute``,
+  each naming its server).
 """
 
 from __future__ import annotations
@@ -78,7 +81,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="make compute server I's HPKE and TLS keys (outsourced round)")
     parser.add_argument("--config", help="consortium TOML file")
     parser.add_argument("--out", required=True, help="folder for the files (created if needed)")
-    parser.add_argument("--parties", type=int, help="without --server: number of parties")
+    parser.add_argument("--parties", type=int, help="without --server: number of parties "
+                        "(default: from --config, its [[parties]] or compute servers)")
     parser.add_argument("--days", type=int, default=365,
                         help="certificate validity (default 365 days)")
     add_common(parser)

@@ -161,15 +161,20 @@ def settings_for(consortium: Consortium, server_index: int,
 
 @dataclass
 class Reply:
-    """An HTTP status and JSON document."""
+    """An HTTP status and JSON document (or its stored JSON text, sent as it is)."""
 
     status: int
     document: dict[str, Any] = field(default_factory=dict)
     close: bool = False
+    json_text: str | None = None
 
     def response(self) -> web.Response:
         """As an aiohttp response."""
-        response = web.json_response(self.document, status=self.status)
+        if self.json_text is not None:
+            response = web.Response(text=self.json_text, status=self.status,
+                                    content_type="application/json")
+        else:
+            response = web.json_response(self.document, status=self.status)
         if self.close:
             response.force_close()
         return response
@@ -391,7 +396,8 @@ class Intake:
         if text is None:
             return Reply(404, {"error": "no outcome yet: the servers compute it after the "
                                         f"deadline ({self.settings.deadline_text})"})
-        return Reply(200, json.loads(text))
+        # Every contributor asks for the same document: send the stored text as it is.
+        return Reply(200, json_text=text)
 
     def result(self, token_digest: str) -> Reply:
         """The caller's own sealed result share, or 404 with the reason."""
