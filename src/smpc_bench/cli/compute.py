@@ -9,7 +9,8 @@ The servers connect to each other as MPyC parties at the ``address`` of each
 ``[[outsourced.servers]]`` entry, with MPyC's mutual TLS: every server holds a certificate with
 subject ``MPyC party <index>`` signed by one CA that every server trusts.  Make them once for
 the round with ``smpc-bench certs --config consortium.toml --out mpc`` (the CA flow of peer
-mode, one certificate per server, named after it; the CA key is then kept offline) and give server ``i`` its ``party_i.crt``/``party_i.key`` and everyone
+mode, one certificate per server, named after it; the CA key is then kept offline) and give
+server ``i`` its ``party_i.crt``/``party_i.key`` and everyone
 ``mpyc_ca.crt`` (``--ca``, or ``[tls] ca`` in the consortium file).  ``--no-tls`` switches TLS
 between the servers off and is refused unless every server address is a loopback address (tests
 on one machine only).  The HPKE private key is ``server<I>.hpke.key`` in ``--keys`` (default:
