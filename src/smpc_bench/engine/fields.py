@@ -9,12 +9,12 @@ ambiguous, such as our ``--out``), so the import here hides the command line fro
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["prime_field", "shamir_recombine", "shamir_split"]
+__all__ = ["lagrange_at_zero", "prime_field", "shamir_recombine", "shamir_split"]
 
 
 def _import_mpyc() -> None:
@@ -53,21 +53,39 @@ def shamir_split(prime: int, values: np.ndarray, threshold: int, parties: int) -
     return [np.asarray(split[i]).astype(kind).reshape(np.shape(values)) for i in range(parties)]
 
 
+def lagrange_at_zero(points: Sequence[int], prime: int) -> list[int]:
+    """Coefficients taking a polynomial's values at ``points`` to its value at 0.
+
+    ``f(0) = sum_j c_j f(x_j) mod prime`` for any polynomial of degree below ``len(points)``
+    (Lagrange interpolation, as :func:`mpyc.thresha.recombine` computes it).
+    """
+    coefficients = []
+    for j, x_j in enumerate(points):
+        numerator, denominator = 1, 1
+        for k, x_k in enumerate(points):
+            if k != j:
+                numerator = numerator * x_k % prime
+                denominator = denominator * (x_k - x_j) % prime
+        coefficients.append(numerator * pow(denominator, -1, prime) % prime)
+    return coefficients
+
+
 def shamir_recombine(prime: int, shares: Mapping[int, Any]) -> np.ndarray:
     """The values behind ``{party index: shares}`` from at least ``t + 1`` parties (centred ints).
+
+    Plain integer arithmetic (no MPyC): a contributor recombines a few values, for which
+    building MPyC field arrays would cost more than the arithmetic.
 
     Returns:
         An object array of Python ints in ``(-p/2, p/2]``, of the shares' shape.
     """
-    _import_mpyc()
-    from mpyc import thresha
-
-    field = prime_field(prime)
     parties = sorted(shares)
     shape = np.shape(shares[parties[0]])
-    points = [(party + 1, np.asarray(shares[party], dtype=object).reshape(-1))
-              for party in parties]
-    values = np.asarray(thresha.np_recombine(field, points).value, dtype=object).reshape(-1)
+    coefficients = lagrange_at_zero([party + 1 for party in parties], prime)
+    columns = [[int(v) for v in np.asarray(shares[party]).reshape(-1)] for party in parties]
     half = prime // 2
-    centred = [int(v) if int(v) <= half else int(v) - prime for v in values]
+    centred = []
+    for values in zip(*columns, strict=True):
+        value = sum(c * v for c, v in zip(coefficients, values, strict=True)) % prime
+        centred.append(value if value <= half else value - prime)
     return np.array(centred, dtype=object).reshape(shape)

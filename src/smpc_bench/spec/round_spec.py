@@ -193,5 +193,9 @@ class RoundSpec:
         return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
     def digest(self) -> str:
-        """SHA-256 of :meth:`canonical`, hex."""
-        return hashlib.sha256(self.canonical().encode()).hexdigest()
+        """SHA-256 of :meth:`canonical`, hex (computed once: the spec is frozen)."""
+        cached = self.__dict__.get("_digest")
+        if cached is None:
+            cached = hashlib.sha256(self.canonical().encode()).hexdigest()
+            object.__setattr__(self, "_digest", cached)  # a cache, not a field
+        return str(cached)
