@@ -206,6 +206,17 @@ def test_the_same_round_with_tls_certificates_naming_the_firms_runs(tmp_path: Pa
     assert [p.returncode for p in result.parties] == [0, 0, 0], result.describe()
     report = json.loads((round_.report_dir(2) / "report.json").read_text(encoding="utf-8"))
     assert report["round"]["firm"] == "Gamma" and report["kpis"][0]["count"] == 6
+    # No private key material reaches a report or anything else the parties wrote or printed.
+    key_lines = {line for key in certs.glob("*.key")
+                 for line in key.read_text(encoding="ascii").splitlines()
+                 if line and not line.startswith("-----")}
+    assert key_lines
+    written = [path.read_text(encoding="utf-8", errors="replace")
+               for i in range(3) for path in round_.reports(i)]
+    written += [p.stdout + p.stderr for p in result.parties]
+    for text in written:
+        assert "PRIVATE KEY" not in text
+        assert not any(line in text for line in key_lines)
 
 
 def _ip(*args: str) -> None:
