@@ -86,10 +86,16 @@ def test_a_reset_connection_or_a_crash_stops_the_others(tmp_path: Path, fault: s
     round_ = make_round(tmp_path)
     result = run_with_fault(round_, 1, fault)
     phase = fault.split(":", 1)[1]
+    # A crashed party's abort frame usually arrives before its connections close; under load
+    # the close can win (a known race, noted for the team), and the others then report the
+    # party as disconnected: the same exit code, party and phase, only the cause is vaguer.
+    accepted = [expected] + (["party 1 (Beta) disconnected while "]
+                             if fault.startswith("crash") else [])
     for party in result.others:
         assert party.returncode == exit_codes.PARTY_LOST, result.describe()
         line = _one_line(party.stderr)
-        assert any(f"{expected}{where!r}" in line for where in _seen(phase)), line
+        assert any(f"{start}{where!r}" in line for start in accepted
+                   for where in _seen(phase)), line
     if fault.startswith("crash"):  # the crashed party says so itself, in one line
         crashed = result.parties[1]
         assert crashed.returncode == exit_codes.ERROR, result.describe()

@@ -735,13 +735,13 @@ def stop_after(error: BaseException) -> None:
         return
     if not watch.failure.done():
         if isinstance(error, PeerRefusedError):  # e.g. the agreement on the spec failed
-            watch.fail(Failure("refused", error.parties, clean(error, 300)))
+            watch.fail(Failure("refused", error.parties, clean(error)))
         elif isinstance(error, PartyLostError):
             kind = "stalled" if isinstance(error, PartyStalledError) else "lost"
-            watch.fail(Failure(kind, error.parties, clean(error, 300)))
+            watch.fail(Failure(kind, error.parties, clean(error)))
         else:
             text = ("stopped by its operator" if isinstance(error, KeyboardInterrupt)
-                    else clean(error, 300) or type(error).__name__)
+                    else clean(error) or type(error).__name__)
             watch.fail(Failure("error", (watch.pid,), text))
     watch.stopping = True
     loop = watch.loop

@@ -42,8 +42,15 @@ class Failure:
 
 
 def clean(text: object, limit: int = MAX_TEXT) -> str:
-    """A peer's text, safe to print: one line, printable characters only, bounded."""
-    value = str(text)[:limit]
+    """A peer's text, safe to print: one line, printable characters only, bounded.
+
+    Text longer than ``limit`` is cut at the last space before it and ends in "...", so that a
+    reader sees it was shortened.
+    """
+    value = str(text)
+    if len(value) > limit:
+        cut = value.rfind(" ", 0, limit - 3)
+        value = value[:cut if cut > limit // 2 else limit - 3] + "..."
     return "".join(c if c.isprintable() else " " for c in value)
 
 
