@@ -41,6 +41,7 @@ from tests.faultrun import (  # noqa: E402
     make_round,
     run_with_fault,
     start,
+    veth_namespace,
     watch,
 )
 
@@ -76,36 +77,22 @@ def _cable(folder: Path) -> tuple[float, str, str] | None:
     """Party 2 in its own network namespace; its link goes down in the middle of a round."""
     if shutil.which("ip") is None or os.geteuid() != 0:
         return None
-    tag = os.getpid() % 200
-    namespace, host_side, ns_side = f"smpcb-b{tag}", f"smpcb{tag}bh", f"smpcb{tag}bn"
-    host_ip, ns_ip = f"10.232.{tag}.1", f"10.232.{tag}.2"
-
-    def ip(*args: str) -> None:
-        subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
-
     try:
-        ip("netns", "add", namespace)
-        ip("link", "add", host_side, "type", "veth", "peer", "name", ns_side)
-        ip("link", "set", ns_side, "netns", namespace)
-        ip("addr", "add", f"{host_ip}/30", "dev", host_side)
-        ip("link", "set", host_side, "up")
-        ip("netns", "exec", namespace, "ip", "addr", "add", f"{ns_ip}/30", "dev", ns_side)
-        ip("netns", "exec", namespace, "ip", "link", "set", ns_side, "up")
-        round_ = make_round(folder, hosts=[host_ip, host_ip, ns_ip], progress_timeout=5)
-        parties = [start(round_, 0, extra=["--insecure"]), start(round_, 1, extra=["--insecure"]),
-                   start(round_, 2, extra=["--insecure"], fault="hold:computing and releasing",
-                         prefix=["ip", "netns", "exec", namespace])]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "holding" not in parties[2].stderr:
-            time.sleep(0.01)
-        ip("netns", "exec", namespace, "ip", "link", "set", ns_side, "down")
-        cut = time.monotonic()
-        watch(parties)
+        with veth_namespace(os.getpid() % 200, 232, "b") as space:
+            round_ = make_round(folder, hosts=[space.host_ip, space.host_ip, space.ns_ip],
+                                progress_timeout=5)
+            parties = [start(round_, 0, extra=["--insecure"]),
+                       start(round_, 1, extra=["--insecure"]),
+                       start(round_, 2, extra=["--insecure"],
+                             fault="hold:computing and releasing", prefix=space.prefix())]
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and "holding" not in parties[2].stderr:
+                time.sleep(0.01)
+            space.pull_cable()
+            cut = time.monotonic()
+            watch(parties)
     except (subprocess.SubprocessError, OSError):
         return None
-    finally:
-        subprocess.run(["ip", "link", "del", host_side], capture_output=True, timeout=30)
-        subprocess.run(["ip", "netns", "del", namespace], capture_output=True, timeout=30)
     result = FaultResult(parties, 2)
     return max(p.ended or 0.0 for p in parties[:2]) - cut, _message(result), _codes(result)
 

@@ -252,11 +252,9 @@ def main(argv: list[str]) -> int:
     return 0 if all(c["as_documented"] is not False for c in leader["cases"]) else 1
 
 
-def _is_party(argv: list[str]) -> bool:
-    return any(a == "-I" or a.startswith("-I") or a.startswith("--index") for a in argv)
-
-
 if __name__ == "__main__":
-    if _is_party(sys.argv[1:]):
+    from smpc_bench.engine.local_parties import is_party
+
+    if is_party(sys.argv[1:]):
         sys.exit(run_party(sys.argv[1:]))
     sys.exit(main(sys.argv[1:]))

@@ -9,12 +9,13 @@ stop; tests assert exit codes and messages only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,3 +257,51 @@ def run_with_fault(round_: Round, victim: int, fault: str | None, *, timeout: fl
     ordered = [parties[i] for i in range(round_.parties)]
     watch(ordered, timeout=timeout)  # a stopped victim counts as done (then it is killed)
     return FaultResult(ordered, victim)
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A network namespace joined to this host by a veth pair: a "machine" with a cable."""
+
+    name: str
+    ns_side: str
+    host_ip: str
+    ns_ip: str
+
+    def prefix(self) -> list[str]:
+        """The command prefix that runs a process inside the namespace."""
+        return ["ip", "netns", "exec", self.name]
+
+    def pull_cable(self) -> None:
+        """Take the namespace's side of the link down (the host's side loses the carrier)."""
+        ip("netns", "exec", self.name, "ip", "link", "set", self.ns_side, "down")
+
+
+def ip(*args: str) -> None:
+    """Run ``ip ARGS`` (root), failing on an error."""
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
+
+
+@contextlib.contextmanager
+def veth_namespace(tag: int, subnet: int, label: str = "") -> Iterator[Namespace]:
+    """A fresh namespace with a /30 veth link to the host (10.<subnet>.<tag>.1 and .2).
+
+    Removed again on exit, whatever happened.  Raises ``subprocess.SubprocessError`` or
+    ``OSError`` where namespaces cannot be made (not root, no ``ip``).
+    """
+    name, host_side, ns_side = (f"smpcb-{label}{tag}", f"smpcb{tag}{label}h",
+                                f"smpcb{tag}{label}n")
+    space = Namespace(name, ns_side, f"10.{subnet}.{tag}.1", f"10.{subnet}.{tag}.2")
+    try:
+        ip("netns", "add", name)
+        ip("link", "add", host_side, "type", "veth", "peer", "name", ns_side)
+        ip("link", "set", ns_side, "netns", name)
+        ip("addr", "add", f"{space.host_ip}/30", "dev", host_side)
+        ip("link", "set", host_side, "up")
+        ip("netns", "exec", name, "ip", "addr", "add", f"{space.ns_ip}/30", "dev", ns_side)
+        ip("netns", "exec", name, "ip", "link", "set", ns_side, "up")
+        ip("netns", "exec", name, "ip", "link", "set", "lo", "up")
+        yield space
+    finally:
+        subprocess.run(["ip", "link", "del", host_side], capture_output=True, timeout=30)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)

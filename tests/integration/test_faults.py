@@ -22,7 +22,17 @@ import pytest
 
 from smpc_bench.inputs.certificates import make_certificates
 from smpc_bench.spec import exit_codes
-from tests.faultrun import NAMES, PHASES, established, make_round, run_with_fault, start, watch
+from tests.faultrun import (
+    NAMES,
+    PHASES,
+    established,
+    ip,
+    make_round,
+    run_with_fault,
+    start,
+    veth_namespace,
+    watch,
+)
 
 pytestmark = pytest.mark.multiparty
 
@@ -225,16 +235,12 @@ def test_the_same_round_with_tls_certificates_naming_the_firms_runs(tmp_path: Pa
         assert not any(line in text for line in key_lines)
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
-
-
 def _netns_available() -> bool:
     if shutil.which("ip") is None or os.geteuid() != 0:
         return False
     probe = f"smpcb-probe-{os.getpid()}"
     try:
-        _ip("netns", "add", probe)
+        ip("netns", "add", probe)
     except (subprocess.SubprocessError, OSError):
         return False
     subprocess.run(["ip", "netns", "del", probe], capture_output=True, timeout=30)
@@ -244,34 +250,21 @@ def _netns_available() -> bool:
 def test_a_party_whose_network_link_drops_is_declared_stalled(tmp_path: Path) -> None:
     if not _netns_available():
         pytest.skip("network namespaces (ip netns, root) are not available")
-    tag = os.getpid() % 200
-    namespace, host_side, ns_side = f"smpcb-{tag}", f"smpcb{tag}h", f"smpcb{tag}n"
-    host_ip, ns_ip = f"10.231.{tag}.1", f"10.231.{tag}.2"
-    try:
-        _ip("netns", "add", namespace)
-        _ip("link", "add", host_side, "type", "veth", "peer", "name", ns_side)
-        _ip("link", "set", ns_side, "netns", namespace)
-        _ip("addr", "add", f"{host_ip}/30", "dev", host_side)
-        _ip("link", "set", host_side, "up")
-        _ip("netns", "exec", namespace, "ip", "addr", "add", f"{ns_ip}/30", "dev", ns_side)
-        _ip("netns", "exec", namespace, "ip", "link", "set", ns_side, "up")
-        _ip("netns", "exec", namespace, "ip", "link", "set", "lo", "up")
+    with veth_namespace(os.getpid() % 200, 231) as space:
         # Party 2 lives behind the veth link; the round crosses machines, hence --insecure.
-        round_ = make_round(tmp_path, hosts=[host_ip, host_ip, ns_ip], progress_timeout=3)
+        round_ = make_round(tmp_path, hosts=[space.host_ip, space.host_ip, space.ns_ip],
+                            progress_timeout=3)
         parties = [start(round_, 0, extra=["--insecure"]), start(round_, 1, extra=["--insecure"]),
                    start(round_, 2, extra=["--insecure"], fault="hold:computing and releasing",
-                         prefix=["ip", "netns", "exec", namespace])]
+                         prefix=space.prefix())]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and "hold" not in parties[2].stderr:
             if any(p.proc.poll() is not None for p in parties):
                 break
             time.sleep(0.05)
         # Party 2's cable is pulled: its link goes down, the others' side loses the carrier.
-        _ip("netns", "exec", namespace, "ip", "link", "set", ns_side, "down")
+        space.pull_cable()
         watch(parties)
-    finally:
-        subprocess.run(["ip", "link", "del", host_side], capture_output=True, timeout=30)
-        subprocess.run(["ip", "netns", "del", namespace], capture_output=True, timeout=30)
     for party in parties[:2]:
         assert party.returncode == exit_codes.PARTY_STALLED, party.stderr
         assert "party 2 (Gamma) sent nothing for 3 s" in _one_line(party.stderr)

@@ -26,7 +26,7 @@ from typing import IO
 PORT_LOW, PORT_HIGH = 20000, 32000
 
 
-__all__ = ["PartyResult", "describe", "free_base_port", "run_parties"]
+__all__ = ["PartyResult", "describe", "free_base_port", "is_party", "run_parties"]
 
 
 @dataclass
@@ -44,6 +44,15 @@ class PartyResult:
     def ok(self) -> bool:
         """Whether the party exited normally with status 0."""
         return self.returncode == 0 and not self.timed_out
+
+
+def is_party(argv: list[str]) -> bool:
+    """Whether a script's command line is one of the parties :func:`run_parties` starts.
+
+    A script that launches its own parties runs as the launcher without ``-I`` and as a party
+    with it (``-I i`` or ``--index``).
+    """
+    return any(a.startswith("-I") or a.startswith("--index") for a in argv)
 
 
 def _port_free(port: int) -> bool:

@@ -34,7 +34,7 @@ import aiohttp
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric import x25519
 
-from smpc_bench.inputs.consortium import ConfigError, Consortium
+from smpc_bench.inputs.consortium import Consortium
 from smpc_bench.inputs.firm_data import TableCheck
 from smpc_bench.inputs.outsourced_config import ServerEntry
 from smpc_bench.outsourced.envelope import RESULT, SealError, open_sealed
@@ -42,7 +42,7 @@ from smpc_bench.outsourced.submission import (
     ContributionError,
     ContributionFolder,
     RoundContext,
-    client_ssl_context,
+    client_contexts,
     data_digest,
     read_rows,
 )
@@ -238,17 +238,7 @@ def ssl_contexts(context: RoundContext, *, allow_http: bool = False
         ConfigError: A server's URL is plain HTTP and ``allow_http`` is off, or its
             certificate is unusable.
     """
-    contexts: list[ssl.SSLContext | None] = []
-    for server in context.settings.servers:
-        if server.uses_tls:
-            contexts.append(client_ssl_context(server))
-        elif allow_http:
-            contexts.append(None)
-        else:
-            raise ConfigError(f"server {server.index} ({server.name}) has a plain http:// url; "
-                              "results travel only over https (--insecure-http is for local "
-                              "tests only)")
-    return contexts
+    return client_contexts(context.settings, allow_http=allow_http, what="results")
 
 
 async def fetch_answers(context: RoundContext, token: str, *, attempts: int = 3,

@@ -327,9 +327,13 @@ async def upload(session: aiohttp.ClientSession, server: ServerEntry, round_id: 
     return reply
 
 
-def client_contexts(settings: OutsourcedSettings, *, allow_http: bool = False
-                    ) -> list[ssl.SSLContext | None]:
+def client_contexts(settings: OutsourcedSettings, *, allow_http: bool = False,
+                    what: str = "submissions") -> list[ssl.SSLContext | None]:
     """One pinned TLS context per server (None for a plain-HTTP url, if allowed).
+
+    Reuse them for many requests: a connection pool keeps connections per context, so a new
+    context per request would cost a TLS handshake per request.  ``what`` names what travels
+    to or from the servers, in the refusal of a plain-HTTP url.
 
     Raises:
         ConfigError: A server's URL is plain HTTP and ``allow_http`` is off, or its
@@ -343,7 +347,7 @@ def client_contexts(settings: OutsourcedSettings, *, allow_http: bool = False
             contexts.append(None)
         else:
             raise ConfigError(f"server {server.index} ({server.name}) has a plain http:// url; "
-                              "submissions travel only over https (--insecure-http is for local "
+                              f"{what} travel only over https (--insecure-http is for local "
                               "tests only)")
     return contexts
 
