@@ -158,3 +158,10 @@ def test_tokens_and_enrolment_files(tmp_path: Path) -> None:
         write_enrolment(tmp_path, 3)
     with pytest.raises(ValueError):
         write_enrolment(tmp_path / "x", 2, ["only one"])
+
+
+def test_no_token_reads_as_a_command_line_option() -> None:
+    # One raw draw in 64 starts with "-", which `submit --token -x...` would take for an option.
+    tokens = [new_token() for _ in range(2000)]
+    assert not any(token.startswith("-") for token in tokens)
+    assert all(is_well_formed(token) for token in tokens)

@@ -25,8 +25,15 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def new_token() -> str:
-    """A fresh enrolment token (43 URL-safe base64 characters, 256 random bits)."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    """A fresh enrolment token (43 URL-safe base64 characters, about 256 random bits).
+
+    Never one that starts with ``-``: given as ``--token -x...`` on a command line it would be
+    read as an option (one token in 64 would be), so such draws are drawn again.
+    """
+    while True:
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        if not token.startswith("-"):
+            return token
 
 
 def token_hash(token: str) -> str:
